@@ -97,3 +97,12 @@ func writeText(w http.ResponseWriter, status int, text string) {
 	// to tell.
 	_, _ = w.Write([]byte(text + "\n"))
 }
+
+// AdminHandler returns /healthz, /readyz and /metrics for a process that
+// serves HTTP rather than gRPC, such as the REST gateway; Run serves the
+// same endpoints itself. Only Name, Logger, Metrics and Ready of opts are
+// used.
+func AdminHandler(opts Options) http.Handler {
+	rt := &runtime{opts: withDefaults(opts)}
+	return rt.adminHandler()
+}

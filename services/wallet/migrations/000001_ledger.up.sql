@@ -97,30 +97,29 @@ CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
     FOR EACH STATEMENT EXECUTE FUNCTION reject_change();
 
--- Every transaction's postings sum to zero per currency, checked when the
--- inserting transaction commits.
+-- Every statement that inserts postings must leave each transaction
+-- balanced per currency, so a transaction's postings sum to zero. The check
+-- reads only the statement's new rows: reading the postings table instead
+-- would take predicate locks that make concurrent SERIALIZABLE transactions
+-- abort each other.
 CREATE FUNCTION check_postings_balanced() RETURNS trigger
-LANGUAGE plpgsql
--- Resolve "postings" in this schema whatever the caller's search_path is.
-SET search_path FROM CURRENT
-AS $$
+LANGUAGE plpgsql AS $$
 DECLARE
-    unbalanced text;
+    unbalanced record;
 BEGIN
-    SELECT currency INTO unbalanced
-    FROM postings
-    WHERE transaction_id = NEW.transaction_id
-    GROUP BY currency
+    SELECT transaction_id, currency INTO unbalanced
+    FROM new_postings
+    GROUP BY transaction_id, currency
     HAVING sum(amount) <> 0
     LIMIT 1;
     IF FOUND THEN
-        RAISE EXCEPTION 'postings of transaction % do not sum to zero in %', NEW.transaction_id, unbalanced
+        RAISE EXCEPTION 'postings of transaction % do not sum to zero in %', unbalanced.transaction_id, unbalanced.currency
             USING ERRCODE = 'integrity_constraint_violation';
     END IF;
     RETURN NULL;
 END;
 $$;
 
-CREATE CONSTRAINT TRIGGER postings_balanced AFTER INSERT ON postings
-    DEFERRABLE INITIALLY DEFERRED
-    FOR EACH ROW EXECUTE FUNCTION check_postings_balanced();
+CREATE TRIGGER postings_balanced AFTER INSERT ON postings
+    REFERENCING NEW TABLE AS new_postings
+    FOR EACH STATEMENT EXECUTE FUNCTION check_postings_balanced();

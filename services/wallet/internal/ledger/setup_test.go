@@ -44,7 +44,7 @@ type ledgerEnv struct {
 
 type envOption func(*lock.Options, *postgres.Options)
 
-func newEnv(t *testing.T, options ...envOption) *ledgerEnv {
+func newEnv(t testing.TB, options ...envOption) *ledgerEnv {
 	t.Helper()
 	ctx := context.Background()
 
@@ -68,7 +68,7 @@ func newEnv(t *testing.T, options ...envOption) *ledgerEnv {
 	return &ledgerEnv{svc: svc, pool: pool, lockPrefix: lockOpts.Prefix}
 }
 
-func (e *ledgerEnv) wallet(t *testing.T, owner auth.Identity, currency string) ledger.Wallet {
+func (e *ledgerEnv) wallet(t testing.TB, owner auth.Identity, currency string) ledger.Wallet {
 	t.Helper()
 	w, err := e.svc.CreateWallet(context.Background(), owner, currency)
 	if err != nil {
@@ -77,7 +77,7 @@ func (e *ledgerEnv) wallet(t *testing.T, owner auth.Identity, currency string) l
 	return w
 }
 
-func (e *ledgerEnv) fundedWallet(t *testing.T, owner auth.Identity, currency string, amount int64) ledger.Wallet {
+func (e *ledgerEnv) fundedWallet(t testing.TB, owner auth.Identity, currency string, amount int64) ledger.Wallet {
 	t.Helper()
 	w := e.wallet(t, owner, currency)
 	if _, err := e.move(ledger.TypeCredit, billing, w.ID, "", amount, "fund-"+w.ID); err != nil {

@@ -313,13 +313,22 @@ func credited(w *lockedWallet, amount int64) (leg, error) {
 	return leg{walletID: w.id, amount: amount, balanceAfter: &after}, nil
 }
 
-// writeLegs writes the postings, the new user-wallet balances and the
-// audit event in one round trip.
+// writeLegs writes the postings (in one statement, as the balance trigger
+// requires), the new user-wallet balances and the audit event in one round
+// trip.
 func (b *batch) writeLegs(ctx context.Context, q pgx.Tx, txID uuid.UUID, op ledger.Operation, legs []leg) error {
+	walletIDs := make([]string, len(legs))
+	amounts := make([]int64, len(legs))
+	balances := make([]*int64, len(legs))
+	for i, l := range legs {
+		walletIDs[i], amounts[i], balances[i] = l.walletID, l.amount, l.balanceAfter
+	}
+
 	var pb pgx.Batch
+	pb.Queue(`INSERT INTO postings (transaction_id, wallet_id, amount, currency, balance_after, created_at)
+		SELECT $1, w, a, $2, ba, $3 FROM unnest($4::uuid[], $5::bigint[], $6::bigint[]) AS leg (w, a, ba)`,
+		txID, op.Currency, b.now, walletIDs, amounts, balances)
 	for _, l := range legs {
-		pb.Queue(`INSERT INTO postings (transaction_id, wallet_id, amount, currency, balance_after, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, txID, l.walletID, l.amount, op.Currency, l.balanceAfter, b.now)
 		if l.balanceAfter != nil {
 			pb.Queue(`UPDATE wallets SET balance = $2 WHERE id = $1`, l.walletID, *l.balanceAfter)
 		}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs the local stack in the foreground: creates the development database
+# if needed, starts walletd (which applies its migrations) and gatewayd on
+# 127.0.0.1, prints where to reach them, and stops both on Ctrl-C.
+# Called by `make run`, which builds bin/ first.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+: "${LEDGER_DATABASE_URL:=postgres://postgres@127.0.0.1:5432/ledger?sslmode=disable}"
+: "${LEDGER_JWT_SECRET:?LEDGER_JWT_SECRET must be set (make run sets a development value)}"
+export LEDGER_JWT_SECRET
+export WALLET_DATABASE_URL="${WALLET_DATABASE_URL:-$LEDGER_DATABASE_URL}"
+
+create_database() {
+	local name admin
+	name=$(sed -E 's|^[a-z]+://[^/]*/([^?]+).*|\1|' <<<"$WALLET_DATABASE_URL")
+	admin=$(sed -E "s|/${name}(\?\|$)|/postgres\1|" <<<"$WALLET_DATABASE_URL")
+	if ! command -v psql >/dev/null; then
+		echo "psql not found; make sure the database $name exists" >&2
+		return
+	fi
+	if [[ -z $(psql "$admin" -tAc "SELECT 1 FROM pg_database WHERE datname = '$name'") ]]; then
+		echo "creating database $name"
+		psql "$admin" -qc "CREATE DATABASE \"$name\""
+	fi
+}
+
+pids=()
+stop() {
+	trap - INT TERM EXIT
+	echo
+	echo "stopping: ${pids[*]}"
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	wait "${pids[@]}" 2>/dev/null || true
+	echo "stopped"
+}
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
+
+wait_ready() {
+	local name=$1 url=$2
+	for _ in $(seq 1 100); do
+		if curl -fsS "$url" >/dev/null 2>&1; then return 0; fi
+		for pid in "${pids[@]}"; do
+			kill -0 "$pid" 2>/dev/null || { echo "$name exited during start; see its log above" >&2; exit 1; }
+		done
+		sleep 0.1
+	done
+	echo "$name did not become ready at $url within 10 s" >&2
+	exit 1
+}
+
+create_database
+
+mkdir -p .run
+bin/walletd > >(trap '' INT TERM; exec tee .run/wallet.log) 2>&1 &
+pids+=($!)
+wait_ready wallet http://127.0.0.1:9191/readyz
+
+bin/gatewayd > >(trap '' INT TERM; exec tee .run/gateway.log) 2>&1 &
+pids+=($!)
+wait_ready gateway http://127.0.0.1:9190/readyz
+
+cat <<MSG
+
+Advancia Pay Ledger is running (logs also in .run/):
+  REST gateway     http://127.0.0.1:8080/v1/   (OpenAPI at /openapi.json)
+  gateway admin    http://127.0.0.1:9190/healthz /readyz /metrics
+  wallet gRPC      127.0.0.1:9091
+  wallet admin     http://127.0.0.1:9191/healthz /readyz /metrics
+  database         $(sed -E 's|://([^:@/]*):[^@]*@|://\1:***@|' <<<"$WALLET_DATABASE_URL")
+Get a token with:  make -s token SUB=user-1   (ROLE=service to credit)
+Press Ctrl-C to stop.
+
+MSG
+status=0
+wait -n "${pids[@]}" || status=$?
+echo "a service exited with status $status; stopping the rest" >&2
+exit 1

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+)
+
+// Config is gatewayd's configuration, read from the environment.
+type Config struct {
+	HTTPAddr  string `env:"GATEWAY_HTTP_ADDR" envDefault:"127.0.0.1:8080"`
+	AdminAddr string `env:"GATEWAY_ADMIN_ADDR" envDefault:"127.0.0.1:9190"`
+	// WalletAddr is a gRPC target; "dns:///wallet:9091" spreads calls over
+	// every address the name resolves to.
+	WalletAddr      string        `env:"GATEWAY_WALLET_ADDR" envDefault:"dns:///127.0.0.1:9091"`
+	RequestTimeout  time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"10s"`
+	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	JWTSecret       string        `env:"LEDGER_JWT_SECRET,required" secret:"true"`
+	JWTIssuer       string        `env:"LEDGER_JWT_ISSUER" envDefault:"advancia-ledger-dev"`
+	JWTAudience     string        `env:"LEDGER_JWT_AUDIENCE" envDefault:"advancia-ledger"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+// Validate reports every invalid setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.RequestTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("GATEWAY_REQUEST_TIMEOUT is %s, it must be positive", c.RequestTimeout))
+	}
+	if c.MaxBodyBytes < 1024 {
+		errs = append(errs, fmt.Errorf("GATEWAY_MAX_BODY_BYTES is %d, it must be at least 1024", c.MaxBodyBytes))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT is %s, it must be positive", c.ShutdownTimeout))
+	}
+	if err := c.jwt().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) jwt() auth.Settings {
+	return auth.Settings{
+		Secret:   []byte(c.JWTSecret),
+		Issuer:   c.JWTIssuer,
+		Audience: c.JWTAudience,
+		Leeway:   30 * time.Second,
+	}
+}

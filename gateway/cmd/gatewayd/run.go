@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	_ "google.golang.org/grpc/health" // registers client-side health checking
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/advancia-pay/ledger/gateway/internal/rest"
+	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/server"
+	"github.com/advancia-pay/ledger/pkg/telemetry"
+)
+
+// serviceConfig spreads calls over every resolved address and skips
+// instances whose gRPC health check fails.
+const serviceConfig = `{
+	"loadBalancingConfig": [{"round_robin": {}}],
+	"healthCheckConfig": {"serviceName": ""}
+}`
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load[Config]()
+	if err != nil {
+		return err
+	}
+	logger, err := telemetry.NewLogger(os.Stdout, "gateway", cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting", "config", config.Redacted(cfg))
+
+	metricsHandler, shutdownMetrics, err := telemetry.SetupMetrics("gateway")
+	if err != nil {
+		return fmt.Errorf("set up metrics: %w", err)
+	}
+	defer shutdownMetrics(context.WithoutCancel(ctx))
+
+	verifier, err := auth.NewVerifier(cfg.jwt())
+	if err != nil {
+		return err
+	}
+	walletConn, err := grpc.NewClient(cfg.WalletAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultServiceConfig(serviceConfig))
+	if err != nil {
+		return fmt.Errorf("dial wallet service %s: %w", cfg.WalletAddr, err)
+	}
+	defer walletConn.Close()
+
+	handler, err := rest.NewHandler(ctx, rest.Options{
+		Verifier:       verifier,
+		WalletConn:     walletConn,
+		Logger:         logger,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		RequestTimeout: cfg.RequestTimeout,
+	})
+	if err != nil {
+		return fmt.Errorf("build REST handler: %w", err)
+	}
+
+	admin := server.AdminHandler(server.Options{
+		Name:    "gateway",
+		Logger:  logger,
+		Metrics: metricsHandler,
+		Ready: func(ctx context.Context) error {
+			_, err := healthpb.NewHealthClient(walletConn).Check(ctx, &healthpb.HealthCheckRequest{})
+			if err != nil {
+				return server.NotReady("wallet", err)
+			}
+			return nil
+		},
+	})
+
+	group, ctx := errgroup.WithContext(ctx)
+	group.Go(func() error {
+		return server.ServeHTTP(ctx, "gateway", cfg.HTTPAddr, handler, cfg.ShutdownTimeout, logger, nil)
+	})
+	group.Go(func() error {
+		return server.ServeHTTP(ctx, "gateway-admin", cfg.AdminAddr, admin, cfg.ShutdownTimeout, logger, nil)
+	})
+	return group.Wait()
+}

@@ -1,0 +1,89 @@
+// Package rest is the REST edge: grpc-gateway routes generated from the
+// protos, bearer authentication, request ids, and problem+json errors.
+package rest
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/textproto"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/telemetry"
+	"github.com/advancia-pay/ledger/proto"
+	walletv1 "github.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1"
+)
+
+// Options configure the REST handler.
+type Options struct {
+	Verifier *auth.Verifier
+	// WalletConn is the client connection to the wallet service.
+	WalletConn grpc.ClientConnInterface
+	Logger     *slog.Logger
+	// MaxBodyBytes bounds request bodies; larger ones get 400.
+	MaxBodyBytes int64
+	// RequestTimeout bounds each call to a service.
+	RequestTimeout time.Duration
+}
+
+// NewHandler returns the gateway's public HTTP handler: the REST routes
+// under /v1/ (bearer token required) and the OpenAPI document at
+// /openapi.json.
+func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+			// snake_case field names and every field present; int64 values
+			// are JSON strings under the proto3 JSON mapping.
+			MarshalOptions: protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+		}),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
+		runtime.WithMetadata(func(ctx context.Context, _ *http.Request) metadata.MD {
+			return metadata.Pairs("x-request-id", telemetry.RequestID(ctx))
+		}),
+		runtime.WithErrorHandler(errorHandler(opts.Logger)),
+		runtime.WithRoutingErrorHandler(routingErrorHandler),
+	)
+	client := walletv1.NewWalletServiceClient(opts.WalletConn)
+	if err := walletv1.RegisterWalletServiceHandlerClient(ctx, mux, client); err != nil {
+		return nil, err
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /openapi.json", serveOpenAPI)
+	root.Handle("/v1/", authenticate(opts.Verifier, withTimeout(opts.RequestTimeout, mux)))
+	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		routingErrorHandler(r.Context(), nil, nil, w, r, http.StatusNotFound)
+	})
+	return withRequestID(limitBody(opts.MaxBodyBytes, root)), nil
+}
+
+// incomingHeader forwards the HTTP headers the services read. The
+// Authorization header is always forwarded by grpc-gateway itself, and the
+// request id is set from the context by WithMetadata.
+func incomingHeader(key string) (string, bool) {
+	if textproto.CanonicalMIMEHeaderKey(key) == "Idempotency-Key" {
+		return "idempotency-key", true
+	}
+	return "", false
+}
+
+// outgoingHeader exposes the response metadata clients may rely on and
+// drops everything else.
+func outgoingHeader(key string) (string, bool) {
+	if key == "idempotent-replayed" {
+		return "Idempotent-Replayed", true
+	}
+	return "", false
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(proto.OpenAPI)
+}

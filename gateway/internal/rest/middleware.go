@@ -1,0 +1,83 @@
+package rest
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/advancia-pay/ledger/pkg/apperr"
+	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/telemetry"
+)
+
+// maxRequestIDLength bounds a client-supplied X-Request-Id.
+const maxRequestIDLength = 128
+
+// withRequestID keeps a sane client X-Request-Id or makes one, stores it in
+// the context and echoes it in the response.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			id = telemetry.NewRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(telemetry.WithRequestID(r.Context(), id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLength {
+		return false
+	}
+	for _, r := range id {
+		if r < 0x21 || r > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// limitBody rejects bodies larger than limit bytes while they are read.
+func limitBody(limit int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > limit {
+			writeProblem(w, r, apperr.InvalidRequest, "request body is larger than the limit", 0)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate verifies the bearer token before any service is called. The
+// token travels on unchanged in the authorization metadata, and each
+// service verifies it again.
+func authenticate(v *auth.Verifier, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		values := r.Header.Values("Authorization")
+		if len(values) != 1 || auth.BearerToken(values[0]) == "" {
+			unauthenticated(w, r, "a bearer token is required in the Authorization header")
+			return
+		}
+		if _, err := v.Verify(auth.BearerToken(values[0])); err != nil {
+			unauthenticated(w, r, "the bearer token is invalid or expired")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func unauthenticated(w http.ResponseWriter, r *http.Request, detail string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="advancia-ledger"`)
+	writeProblem(w, r, apperr.Unauthenticated, detail, 0)
+}
+
+// withTimeout bounds how long a request may wait on the services.
+func withTimeout(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
