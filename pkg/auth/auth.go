@@ -24,8 +24,8 @@ const RoleService = "service"
 // SHA-256 output size, as RFC 7518 section 3.2 requires.
 const MinSecretBytes = 32
 
-// ErrInvalidToken wraps every verification failure. The wrapped cause says
-// which check failed; it is for logs, not for clients.
+// ErrInvalidToken wraps every verification failure. The wrapped cause names
+// the check that failed, for logs only, never for clients.
 var ErrInvalidToken = errors.New("auth: invalid token")
 
 // Identity is a verified caller.
@@ -140,4 +140,23 @@ func WithIdentity(ctx context.Context, id Identity) context.Context {
 func FromContext(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(identityKey{}).(Identity)
 	return id, ok
+}
+
+// Config holds the token settings every process reads from the environment;
+// services embed it in their own configuration.
+type Config struct {
+	JWTSecret   string `env:"LEDGER_JWT_SECRET,required" secret:"true"`
+	JWTIssuer   string `env:"LEDGER_JWT_ISSUER" envDefault:"advancia-ledger-dev"`
+	JWTAudience string `env:"LEDGER_JWT_AUDIENCE" envDefault:"advancia-ledger"`
+}
+
+// Settings returns the verification settings, with 30 seconds of leeway for
+// clock skew between hosts.
+func (c Config) Settings() Settings {
+	return Settings{
+		Secret:   []byte(c.JWTSecret),
+		Issuer:   c.JWTIssuer,
+		Audience: c.JWTAudience,
+		Leeway:   30 * time.Second,
+	}
 }

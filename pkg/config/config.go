@@ -49,7 +49,11 @@ type LoadError struct {
 // Error returns a header line followed by one problem per line.
 func (e *LoadError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "invalid configuration (%d problems):", len(e.Problems))
+	noun := "problems"
+	if len(e.Problems) == 1 {
+		noun = "problem"
+	}
+	fmt.Fprintf(&b, "invalid configuration (%d %s):", len(e.Problems), noun)
 
 	for _, problem := range e.Problems {
 		b.WriteString("\n  ")

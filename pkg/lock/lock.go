@@ -10,7 +10,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	mathrand "math/rand/v2"
+	"github.com/advancia-pay/ledger/pkg/backoff"
 	"slices"
 	"sync"
 	"time"
@@ -190,7 +190,7 @@ func (l *Locker) acquireOne(ctx context.Context, key, token string) error {
 			return fmt.Errorf("%w after %d attempts", ErrNotAcquired, attempt)
 		}
 
-		if err := sleep(ctx, backoff(attempt, l.opts.BaseDelay, l.opts.MaxDelay)); err != nil {
+		if err := backoff.Sleep(ctx, backoff.Jittered(attempt, l.opts.BaseDelay, l.opts.MaxDelay)); err != nil {
 			return err
 		}
 	}
@@ -252,26 +252,4 @@ func newToken() (string, error) {
 	}
 
 	return hex.EncodeToString(b[:]), nil
-}
-
-// backoff returns a random delay in [0, min(maxDelay, base*2^(attempt-1))].
-func backoff(attempt int, base, maxDelay time.Duration) time.Duration {
-	limit := maxDelay
-	if shift := attempt - 1; shift < 32 && base<<shift > 0 && base<<shift < maxDelay {
-		limit = base << shift
-	}
-
-	return mathrand.N(limit + 1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
 }

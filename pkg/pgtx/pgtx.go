@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"github.com/advancia-pay/ledger/pkg/backoff"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,7 +107,7 @@ func InTx(ctx context.Context, db Beginner, opts Options, fn func(pgx.Tx) error)
 			opts.OnRetry(attempt, err)
 		}
 
-		if waitErr := sleep(ctx, backoff(attempt, opts.BaseDelay, opts.MaxDelay)); waitErr != nil {
+		if waitErr := backoff.Sleep(ctx, backoff.Jittered(attempt, opts.BaseDelay, opts.MaxDelay)); waitErr != nil {
 			return fmt.Errorf("pgtx: wait before attempt %d: %w (last error: %w)", attempt+1, waitErr, err)
 		}
 	}
@@ -155,26 +155,4 @@ func rollback(ctx context.Context, tx pgx.Tx) error {
 	}
 
 	return fmt.Errorf("pgtx: rollback: %w", err)
-}
-
-// backoff returns a random delay in [0, min(maxDelay, base*2^(attempt-1))].
-func backoff(attempt int, base, maxDelay time.Duration) time.Duration {
-	limit := maxDelay
-	if shift := attempt - 1; shift < 32 && base<<shift > 0 && base<<shift < maxDelay {
-		limit = base << shift
-	}
-
-	return rand.N(limit + 1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
 }

@@ -416,25 +416,6 @@ func TestIsRetryable(t *testing.T) {
 	}
 }
 
-func TestBackoffBounds(t *testing.T) {
-	base := 5 * time.Millisecond
-	maxDelay := 250 * time.Millisecond
-
-	for attempt := 1; attempt <= 70; attempt++ {
-		limit := maxDelay
-		if attempt <= 6 {
-			limit = base << (attempt - 1)
-		}
-
-		for range 100 {
-			d := backoff(attempt, base, maxDelay)
-			if d < 0 || d > limit {
-				t.Fatalf("backoff(%d) = %s, want within [0, %s]", attempt, d, limit)
-			}
-		}
-	}
-}
-
 // metricReader collects from the global meter provider, which the delegating
 // global meter binds only once per process.
 var (

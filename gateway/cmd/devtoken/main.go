@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
 )
 
 func main() {
@@ -40,22 +41,14 @@ func run(sub, role string, ttl time.Duration) error {
 		return fmt.Errorf("-role %q is unknown; the only role is %q", role, auth.RoleService)
 	}
 
-	settings := auth.Settings{
-		Secret:   []byte(os.Getenv("LEDGER_JWT_SECRET")),
-		Issuer:   envOr("LEDGER_JWT_ISSUER", "advancia-ledger-dev"),
-		Audience: envOr("LEDGER_JWT_AUDIENCE", "advancia-ledger"),
-	}
-	token, err := auth.Issue(settings, sub, roles, ttl, time.Now())
+	cfg, err := config.Load[auth.Config]()
 	if err != nil {
-		return fmt.Errorf("issue token (is LEDGER_JWT_SECRET set?): %w", err)
+		return err
+	}
+	token, err := auth.Issue(cfg.Settings(), sub, roles, ttl, time.Now())
+	if err != nil {
+		return fmt.Errorf("issue token: %w", err)
 	}
 	fmt.Println(token)
 	return nil
-}
-
-func envOr(key, fallback string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return fallback
 }

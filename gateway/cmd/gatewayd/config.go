@@ -14,12 +14,10 @@ type Config struct {
 	AdminAddr string `env:"GATEWAY_ADMIN_ADDR" envDefault:"127.0.0.1:9190"`
 	// WalletAddr is a gRPC target; "dns:///wallet:9091" spreads calls over
 	// every address the name resolves to.
-	WalletAddr      string        `env:"GATEWAY_WALLET_ADDR" envDefault:"dns:///127.0.0.1:9091"`
-	RequestTimeout  time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"10s"`
-	MaxBodyBytes    int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
-	JWTSecret       string        `env:"LEDGER_JWT_SECRET,required" secret:"true"`
-	JWTIssuer       string        `env:"LEDGER_JWT_ISSUER" envDefault:"advancia-ledger-dev"`
-	JWTAudience     string        `env:"LEDGER_JWT_AUDIENCE" envDefault:"advancia-ledger"`
+	WalletAddr     string        `env:"GATEWAY_WALLET_ADDR" envDefault:"dns:///127.0.0.1:9091"`
+	RequestTimeout time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"10s"`
+	MaxBodyBytes   int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	auth.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 }
@@ -36,17 +34,8 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT is %s, it must be positive", c.ShutdownTimeout))
 	}
-	if err := c.jwt().Validate(); err != nil {
+	if err := c.Settings().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-func (c *Config) jwt() auth.Settings {
-	return auth.Settings{
-		Secret:   []byte(c.JWTSecret),
-		Issuer:   c.JWTIssuer,
-		Audience: c.JWTAudience,
-		Leeway:   30 * time.Second,
-	}
 }

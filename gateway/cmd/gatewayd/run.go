@@ -42,7 +42,7 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
-	verifier, err := auth.NewVerifier(cfg.jwt())
+	verifier, err := auth.NewVerifier(cfg.Settings())
 	if err != nil {
 		return err
 	}

@@ -10,17 +10,15 @@ import (
 
 // Config is walletd's configuration, read from the environment.
 type Config struct {
-	GRPCAddr        string        `env:"WALLET_GRPC_ADDR" envDefault:"127.0.0.1:9091"`
-	AdminAddr       string        `env:"WALLET_ADMIN_ADDR" envDefault:"127.0.0.1:9191"`
-	DatabaseURL     string        `env:"WALLET_DATABASE_URL,required" secret:"true"`
-	Migrate         bool          `env:"WALLET_MIGRATE" envDefault:"true"`
-	RedisAddr       string        `env:"WALLET_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
-	RedisPassword   string        `env:"WALLET_REDIS_PASSWORD" secret:"true"`
-	RedisTimeout    time.Duration `env:"WALLET_REDIS_TIMEOUT" envDefault:"250ms"`
-	LockTTL         time.Duration `env:"WALLET_LOCK_TTL" envDefault:"5s"`
-	JWTSecret       string        `env:"LEDGER_JWT_SECRET,required" secret:"true"`
-	JWTIssuer       string        `env:"LEDGER_JWT_ISSUER" envDefault:"advancia-ledger-dev"`
-	JWTAudience     string        `env:"LEDGER_JWT_AUDIENCE" envDefault:"advancia-ledger"`
+	GRPCAddr      string        `env:"WALLET_GRPC_ADDR" envDefault:"127.0.0.1:9091"`
+	AdminAddr     string        `env:"WALLET_ADMIN_ADDR" envDefault:"127.0.0.1:9191"`
+	DatabaseURL   string        `env:"WALLET_DATABASE_URL,required" secret:"true"`
+	Migrate       bool          `env:"WALLET_MIGRATE" envDefault:"true"`
+	RedisAddr     string        `env:"WALLET_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
+	RedisPassword string        `env:"WALLET_REDIS_PASSWORD" secret:"true"`
+	RedisTimeout  time.Duration `env:"WALLET_REDIS_TIMEOUT" envDefault:"250ms"`
+	LockTTL       time.Duration `env:"WALLET_LOCK_TTL" envDefault:"5s"`
+	auth.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 }
@@ -37,17 +35,8 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT is %s, it must be positive", c.ShutdownTimeout))
 	}
-	if err := c.jwt().Validate(); err != nil {
+	if err := c.Settings().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-func (c *Config) jwt() auth.Settings {
-	return auth.Settings{
-		Secret:   []byte(c.JWTSecret),
-		Issuer:   c.JWTIssuer,
-		Audience: c.JWTAudience,
-		Leeway:   30 * time.Second,
-	}
 }

@@ -62,7 +62,7 @@ func run(ctx context.Context) error {
 	})
 	defer rdb.Close()
 
-	verifier, err := auth.NewVerifier(cfg.jwt())
+	verifier, err := auth.NewVerifier(cfg.Settings())
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/advancia-pay/ledger/pkg/money"
 )
 
-// busyRetryAfter is what a client is told to wait when a wallet stays locked
-// by other requests for the whole lock-retry budget.
+// busyRetryAfter is the Retry-After sent when a wallet stays locked by other
+// requests for the whole lock-retry budget.
 const busyRetryAfter = time.Second
 
 // Service applies the wallet service's rules: input checks, who may touch

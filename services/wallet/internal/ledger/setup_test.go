@@ -56,7 +56,7 @@ func newEnv(t testing.TB, options ...envOption) *ledgerEnv {
 	rdb, prefix := redistest.NewClient(t)
 
 	// A generous lock budget: tests assert exact outcomes, and a wallet_busy
-	// answer under the race detector's slowdown would be noise.
+	// error under the race detector's slowdown would be noise.
 	lockOpts := lock.Options{Prefix: prefix + "lock:", MaxAttempts: 400}
 	storeOpts := postgres.Options{}
 	for _, o := range options {

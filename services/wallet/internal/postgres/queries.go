@@ -18,9 +18,9 @@ const transactionColumns = `t.id, t.type, t.amount, t.currency, t.status, t.wall
 	p.wallet_id, p.amount, p.balance_after`
 
 // scanTransaction reads transactionColumns, plus extra destinations, and
-// builds the view of the posting's wallet: the counterparty is the other
-// wallet of a transfer, and the idempotency key is shown to the source
-// wallet only, since it belongs to the caller that sent the request.
+// builds the view of the posting's wallet. The counterparty is the other
+// wallet of a transfer. The idempotency key is shown to the source wallet
+// only, because it belongs to the caller that sent the request.
 func scanTransaction(row pgx.Row, extra ...any) (ledger.Transaction, error) {
 	var t ledger.Transaction
 	var id, source, viewer uuid.UUID

@@ -22,8 +22,8 @@ import (
 	"github.com/advancia-pay/ledger/services/wallet/migrations"
 )
 
-// unavailableRetryAfter is what clients are told to wait when PostgreSQL
-// cannot be reached.
+// unavailableRetryAfter is the Retry-After sent when PostgreSQL cannot be
+// reached.
 const unavailableRetryAfter = 2 * time.Second
 
 // Options tune a Store. The zero value is usable.
@@ -62,7 +62,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 }
 
 // NewPool connects to databaseURL with search_path set to the wallet
-// schema. It does not wait for the database to answer.
+// schema. It does not wait for a connection to succeed.
 func NewPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {

@@ -1,0 +1,76 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/advancia-pay/ledger/pkg/pgtest"
+)
+
+const (
+	walletdPackage  = "github.com/advancia-pay/ledger/services/wallet/cmd/walletd"
+	gatewaydPackage = "github.com/advancia-pay/ledger/gateway/cmd/gatewayd"
+
+	// buildTimeout bounds the race-enabled build of both binaries, which
+	// can take minutes when the build cache is cold.
+	buildTimeout = 10 * time.Minute
+)
+
+// Paths of the binaries built by TestMain.
+var (
+	walletdPath  string
+	gatewaydPath string
+)
+
+// emptyDatabases clones an empty template: walletd applies its own
+// migrations at start, so each stack starts from a database with no schema.
+var emptyDatabases = pgtest.NewTemplate("e2e", func(context.Context, string) error { return nil })
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+// run builds the binaries, runs the tests and removes what it created. It
+// is separate from TestMain so that its deferred calls run before os.Exit.
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "ledger-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: create binary directory:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+
+	if err := buildBinaries(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	walletdPath = filepath.Join(dir, "walletd")
+	gatewaydPath = filepath.Join(dir, "gatewayd")
+
+	code := m.Run()
+	emptyDatabases.Close()
+	return code
+}
+
+// buildBinaries runs `go build -race` for walletd and gatewayd into dir.
+func buildBinaries(dir string) error {
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		return fmt.Errorf("find the go command in PATH: %w", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
+	defer cancel()
+
+	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage)
+	output, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("build walletd and gatewayd (this needs the repository's go.work): %w\n%s", err, output)
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+)
+
+const (
+	jwtIssuer   = "advancia-ledger-e2e"
+	jwtAudience = "advancia-ledger"
+
+	readyPollInterval = 50 * time.Millisecond
+	readyTimeout      = 30 * time.Second
+
+	// stopTimeout is how long a process may take to exit after SIGTERM
+	// before it is killed. The children get SHUTDOWN_TIMEOUT=5s, so a
+	// graceful shutdown fits well inside it.
+	stopTimeout = 10 * time.Second
+
+	// requestTimeout bounds each REST call of a test.
+	requestTimeout = 15 * time.Second
+)
+
+// stack is one walletd and one gatewayd serving a test.
+type stack struct {
+	baseURL  string
+	settings auth.Settings
+	client   *http.Client
+}
+
+// startStack starts walletd on a new empty database, then gatewayd in front
+// of it, and waits until both report ready. t.Cleanup stops both with
+// SIGTERM and fails t unless each exits with status 0.
+func startStack(t *testing.T) *stack {
+	t.Helper()
+
+	databaseURL := emptyDatabases.NewDatabase(t)
+	settings := auth.Settings{Secret: randomSecret(t), Issuer: jwtIssuer, Audience: jwtAudience}
+	shared := []string{
+		"LEDGER_JWT_SECRET=" + string(settings.Secret),
+		"LEDGER_JWT_ISSUER=" + settings.Issuer,
+		"LEDGER_JWT_AUDIENCE=" + settings.Audience,
+		"SHUTDOWN_TIMEOUT=5s",
+		"LOG_LEVEL=info",
+	}
+
+	walletGRPC, walletAdmin := freeAddr(t), freeAddr(t)
+	wallet := startProcess(t, "walletd", walletdPath, append(shared,
+		"WALLET_GRPC_ADDR="+walletGRPC,
+		"WALLET_ADMIN_ADDR="+walletAdmin,
+		"WALLET_DATABASE_URL="+databaseURL,
+		"WALLET_REDIS_ADDR="+redisAddr(),
+	))
+	wallet.waitReady(t, walletAdmin)
+
+	gatewayHTTP, gatewayAdmin := freeAddr(t), freeAddr(t)
+	gateway := startProcess(t, "gatewayd", gatewaydPath, append(shared,
+		"GATEWAY_HTTP_ADDR="+gatewayHTTP,
+		"GATEWAY_ADMIN_ADDR="+gatewayAdmin,
+		"GATEWAY_WALLET_ADDR=dns:///"+walletGRPC,
+	))
+	gateway.waitReady(t, gatewayAdmin)
+
+	client := &http.Client{Timeout: requestTimeout}
+	t.Cleanup(client.CloseIdleConnections)
+
+	return &stack{baseURL: "http://" + gatewayHTTP, settings: settings, client: client}
+}
+
+// redisAddr returns LEDGER_TEST_REDIS_ADDR, the variable pkg/redistest
+// reads, or 127.0.0.1:6379.
+func redisAddr() string {
+	if addr := os.Getenv("LEDGER_TEST_REDIS_ADDR"); addr != "" {
+		return addr
+	}
+	return "127.0.0.1:6379"
+}
+
+// randomSecret returns a JWT secret of 64 hex characters.
+func randomSecret(t *testing.T) []byte {
+	t.Helper()
+
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		t.Fatalf("read random JWT secret: %v", err)
+	}
+	return []byte(hex.EncodeToString(raw))
+}
+
+// freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
+// NOTE: another process may take the port between Close and the child's
+// listen. The child then exits with an error and waitReady fails the test.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("pick a free port: %v", err)
+	}
+	addr := listener.Addr().String()
+	if err := listener.Close(); err != nil {
+		t.Fatalf("close listener on %s: %v", addr, err)
+	}
+	return addr
+}
+
+// process is a child process whose combined stdout and stderr are kept in
+// memory and logged when the test fails.
+type process struct {
+	name   string
+	cmd    *exec.Cmd
+	output *lockedBuffer
+	// exited is closed once cmd.Wait has returned, after which
+	// cmd.ProcessState may be read.
+	exited chan struct{}
+}
+
+// startProcess runs path with exactly env as its environment, so settings
+// of the developer's shell never reach the child.
+func startProcess(t *testing.T, name, path string, env []string) *process {
+	t.Helper()
+
+	output := &lockedBuffer{}
+	cmd := exec.Command(path)
+	cmd.Env = env
+	cmd.Stdout = output
+	cmd.Stderr = output
+	cmd.WaitDelay = 5 * time.Second
+
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+
+	p := &process{name: name, cmd: cmd, output: output, exited: make(chan struct{})}
+	go func() {
+		// The exit status is read from cmd.ProcessState in stop.
+		_ = cmd.Wait()
+		close(p.exited)
+	}()
+
+	t.Cleanup(func() {
+		p.stop(t)
+		if t.Failed() {
+			t.Logf("%s (pid %d) output:\n%s", name, cmd.Process.Pid, output.String())
+		}
+	})
+	return p
+}
+
+// waitReady polls GET /readyz on adminAddr until it returns 200 "ready".
+func (p *process) waitReady(t *testing.T, adminAddr string) {
+	t.Helper()
+
+	client := &http.Client{Timeout: 2 * time.Second}
+	defer client.CloseIdleConnections()
+
+	deadline := time.Now().Add(readyTimeout)
+	ticker := time.NewTicker(readyPollInterval)
+	defer ticker.Stop()
+
+	last := "no response yet"
+	for {
+		status, body, err := getText(client, "http://"+adminAddr+"/readyz")
+		switch {
+		case err != nil:
+			last = err.Error()
+		case status == http.StatusOK && body == "ready":
+			return
+		default:
+			last = http.StatusText(status) + ": " + body
+		}
+
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not ready on %s within %s; last /readyz result: %s", p.name, adminAddr, readyTimeout, last)
+		}
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited before it was ready: %v", p.name, p.cmd.ProcessState)
+		case <-ticker.C:
+		}
+	}
+}
+
+// getText returns the status and the trimmed body of a GET request.
+func getText(client *http.Client, url string) (int, string, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, "", err
+	}
+	return resp.StatusCode, strings.TrimSpace(string(body)), nil
+}
+
+// stop sends SIGTERM, waits up to stopTimeout and kills the process after
+// that. It fails t unless the process exits with status 0 on its own.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+
+	select {
+	case <-p.exited:
+		t.Errorf("%s exited before SIGTERM: %v", p.name, p.cmd.ProcessState)
+		return
+	default:
+	}
+
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("send SIGTERM to %s (pid %d): %v", p.name, p.cmd.Process.Pid, err)
+	}
+
+	timer := time.NewTimer(stopTimeout)
+	defer timer.Stop()
+
+	select {
+	case <-p.exited:
+	case <-timer.C:
+		t.Errorf("%s (pid %d) did not exit within %s of SIGTERM; killing it", p.name, p.cmd.Process.Pid, stopTimeout)
+		p.kill(t)
+		return
+	}
+
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		t.Errorf("%s exited with %v after SIGTERM, want exit status 0", p.name, p.cmd.ProcessState)
+	}
+}
+
+// kill sends SIGKILL and waits up to stopTimeout for the exit.
+func (p *process) kill(t *testing.T) {
+	t.Helper()
+
+	if err := p.cmd.Process.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Errorf("kill %s (pid %d): %v", p.name, p.cmd.Process.Pid, err)
+	}
+
+	select {
+	case <-p.exited:
+	case <-time.After(stopTimeout):
+		t.Errorf("%s (pid %d) did not exit within %s of SIGKILL", p.name, p.cmd.Process.Pid, stopTimeout)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that is safe for concurrent use.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
