@@ -34,7 +34,9 @@ stop() {
 	wait "${pids[@]}" 2>/dev/null || true
 	echo "stopped"
 }
-trap 'stop; exit 130' INT TERM
+# Ctrl-C reaches only this script: the services run in their own sessions
+# (setsid), so they stop once, by the SIGTERM that stop sends.
+trap 'stop; exit 0' INT TERM
 trap stop EXIT
 
 wait_ready() {
@@ -53,11 +55,11 @@ wait_ready() {
 create_database
 
 mkdir -p .run
-bin/walletd > >(trap '' INT TERM; exec tee .run/wallet.log) 2>&1 &
+setsid bin/walletd > >(trap '' INT TERM; exec tee .run/wallet.log) 2>&1 &
 pids+=($!)
 wait_ready wallet http://127.0.0.1:9191/readyz
 
-bin/gatewayd > >(trap '' INT TERM; exec tee .run/gateway.log) 2>&1 &
+setsid bin/gatewayd > >(trap '' INT TERM; exec tee .run/gateway.log) 2>&1 &
 pids+=($!)
 wait_ready gateway http://127.0.0.1:9190/readyz
 

@@ -57,11 +57,12 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /openapi.json", serveOpenAPI)
-	root.Handle("/v1/", authenticate(opts.Verifier, withTimeout(opts.RequestTimeout, mux)))
+	api := validateIdempotencyKey(validateBody(withTimeout(opts.RequestTimeout, mux)))
+	root.Handle("/v1/", authenticate(opts.Verifier, api))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		routingErrorHandler(r.Context(), nil, nil, w, r, http.StatusNotFound)
 	})
-	return withRequestID(limitBody(opts.MaxBodyBytes, root)), nil
+	return withRequestID(accessLog(opts.Logger, limitBody(opts.MaxBodyBytes, root))), nil
 }
 
 // incomingHeader forwards the HTTP headers the services read. The

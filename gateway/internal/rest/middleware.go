@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -42,7 +43,7 @@ func validRequestID(id string) bool {
 func limitBody(limit int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > limit {
-			writeProblem(w, r, apperr.InvalidRequest, "request body is larger than the limit", 0)
+			writeProblem(w, r, apperr.InvalidRequest, fmt.Sprintf("request body is %d bytes, the limit is %d", r.ContentLength, limit), 0)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, limit)
