@@ -20,7 +20,7 @@ const tokenTTL = 10 * time.Minute
 var (
 	walletFields      = []string{"id", "owner_id", "currency", "balance", "available_balance", "created_at"}
 	transactionFields = []string{"id", "type", "amount", "currency", "status", "wallet_id", "counterparty_wallet_id",
-		"balance_after", "idempotency_key", "description", "created_at", "direction"}
+		"balance_after", "idempotency_key", "description", "created_at", "direction", "hold_id", "reverses_transaction_id"}
 )
 
 // walletJSON is a Wallet resource. Amounts are strings, as the proto3 JSON
@@ -52,6 +52,8 @@ type transactionJSON struct {
 	Description          string `json:"description"`
 	CreatedAt            string `json:"created_at"`
 	Direction            string `json:"direction"`
+	HoldID               string `json:"hold_id"`
+	ReversesTransaction  string `json:"reverses_transaction_id"`
 }
 
 type transactionPageJSON struct {

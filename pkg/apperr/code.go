@@ -24,9 +24,14 @@ const (
 	InsufficientFunds     Code = "insufficient_funds"
 	CurrencyMismatch      Code = "currency_mismatch"
 	RefundExceedsPayment  Code = "refund_exceeds_payment"
-	RateLimited           Code = "rate_limited"
-	Unavailable           Code = "unavailable"
-	Internal              Code = "internal"
+	// HoldNotActive: the hold was already captured, voided or has expired.
+	HoldNotActive Code = "hold_not_active"
+	// ReversalExceedsTransaction: the reversals would sum to more than the
+	// reversed transaction.
+	ReversalExceedsTransaction Code = "reversal_exceeds_transaction"
+	RateLimited                Code = "rate_limited"
+	Unavailable                Code = "unavailable"
+	Internal                   Code = "internal"
 )
 
 // codeInfo is one row of the code table.
@@ -45,20 +50,22 @@ type codeInfo struct {
 
 // codeTable is the only place that maps codes to transport codes.
 var codeTable = map[Code]codeInfo{
-	InvalidRequest:        {codes.InvalidArgument, http.StatusBadRequest, false, "invalid request"},
-	IdempotencyKeyMissing: {codes.InvalidArgument, http.StatusBadRequest, false, "idempotency key is missing"},
-	Unauthenticated:       {codes.Unauthenticated, http.StatusUnauthorized, false, "unauthenticated"},
-	PermissionDenied:      {codes.PermissionDenied, http.StatusForbidden, false, "permission denied"},
-	NotFound:              {codes.NotFound, http.StatusNotFound, false, "not found"},
-	IdempotencyKeyInUse:   {codes.Aborted, http.StatusConflict, true, "a request with this idempotency key is in progress"},
-	WalletBusy:            {codes.Aborted, http.StatusConflict, true, "wallet is busy"},
-	IdempotencyKeyReused:  {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "idempotency key was used with a different request"},
-	InsufficientFunds:     {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "insufficient funds"},
-	CurrencyMismatch:      {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "currency mismatch"},
-	RefundExceedsPayment:  {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "refund exceeds payment"},
-	RateLimited:           {codes.ResourceExhausted, http.StatusTooManyRequests, true, "rate limit exceeded"},
-	Unavailable:           {codes.Unavailable, http.StatusServiceUnavailable, true, "service unavailable"},
-	Internal:              {codes.Internal, http.StatusInternalServerError, false, internalMessage},
+	InvalidRequest:             {codes.InvalidArgument, http.StatusBadRequest, false, "invalid request"},
+	IdempotencyKeyMissing:      {codes.InvalidArgument, http.StatusBadRequest, false, "idempotency key is missing"},
+	Unauthenticated:            {codes.Unauthenticated, http.StatusUnauthorized, false, "unauthenticated"},
+	PermissionDenied:           {codes.PermissionDenied, http.StatusForbidden, false, "permission denied"},
+	NotFound:                   {codes.NotFound, http.StatusNotFound, false, "not found"},
+	IdempotencyKeyInUse:        {codes.Aborted, http.StatusConflict, true, "a request with this idempotency key is in progress"},
+	WalletBusy:                 {codes.Aborted, http.StatusConflict, true, "wallet is busy"},
+	IdempotencyKeyReused:       {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "idempotency key was used with a different request"},
+	InsufficientFunds:          {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "insufficient funds"},
+	CurrencyMismatch:           {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "currency mismatch"},
+	RefundExceedsPayment:       {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "refund exceeds payment"},
+	HoldNotActive:              {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "hold is not active"},
+	ReversalExceedsTransaction: {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "reversal exceeds transaction"},
+	RateLimited:                {codes.ResourceExhausted, http.StatusTooManyRequests, true, "rate limit exceeded"},
+	Unavailable:                {codes.Unavailable, http.StatusServiceUnavailable, true, "service unavailable"},
+	Internal:                   {codes.Internal, http.StatusInternalServerError, false, internalMessage},
 }
 
 // internalMessage is the only message clients see for internal errors.
@@ -69,7 +76,8 @@ func Codes() []Code {
 	return []Code{
 		InvalidRequest, IdempotencyKeyMissing, Unauthenticated, PermissionDenied,
 		NotFound, IdempotencyKeyInUse, WalletBusy, IdempotencyKeyReused,
-		InsufficientFunds, CurrencyMismatch, RefundExceedsPayment, RateLimited,
+		InsufficientFunds, CurrencyMismatch, RefundExceedsPayment, HoldNotActive,
+		ReversalExceedsTransaction, RateLimited,
 		Unavailable, Internal,
 	}
 }

@@ -145,7 +145,7 @@ func FromContext(ctx context.Context) (Identity, bool) {
 // Config holds the token settings every process reads from the environment;
 // services embed it in their own configuration.
 type Config struct {
-	JWTSecret   string `env:"LEDGER_JWT_SECRET,required" secret:"true"`
+	JWTSecret   string `env:"LEDGER_JWT_SECRET,required,notEmpty" secret:"true"`
 	JWTIssuer   string `env:"LEDGER_JWT_ISSUER" envDefault:"advancia-ledger-dev"`
 	JWTAudience string `env:"LEDGER_JWT_AUDIENCE" envDefault:"advancia-ledger"`
 }

@@ -31,7 +31,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// accessLog logs every request once it is answered (error level for 5xx)
+// accessLog logs every request once its response is written (error level for 5xx)
 // and counts it by method and status. Paths are logged but not used as a
 // metric attribute, because they contain ids.
 func accessLog(logger *slog.Logger, next http.Handler) http.Handler {

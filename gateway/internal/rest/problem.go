@@ -71,7 +71,8 @@ func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 	}
 }
 
-// routingErrorHandler answers unknown paths and methods.
+// routingErrorHandler writes the problem response for unknown paths and
+// methods.
 func routingErrorHandler(_ context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
 	switch httpStatus {
 	case http.StatusMethodNotAllowed:

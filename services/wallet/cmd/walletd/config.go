@@ -12,12 +12,17 @@ import (
 type Config struct {
 	GRPCAddr      string        `env:"WALLET_GRPC_ADDR" envDefault:"127.0.0.1:9091"`
 	AdminAddr     string        `env:"WALLET_ADMIN_ADDR" envDefault:"127.0.0.1:9191"`
-	DatabaseURL   string        `env:"WALLET_DATABASE_URL,required" secret:"true"`
+	DatabaseURL   string        `env:"WALLET_DATABASE_URL,required,notEmpty" secret:"true"`
 	Migrate       bool          `env:"WALLET_MIGRATE" envDefault:"true"`
 	RedisAddr     string        `env:"WALLET_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
 	RedisPassword string        `env:"WALLET_REDIS_PASSWORD" secret:"true"`
 	RedisTimeout  time.Duration `env:"WALLET_REDIS_TIMEOUT" envDefault:"250ms"`
 	LockTTL       time.Duration `env:"WALLET_LOCK_TTL" envDefault:"5s"`
+	// HoldSweepInterval is how often expired holds are marked expired.
+	HoldSweepInterval time.Duration `env:"WALLET_HOLD_SWEEP_INTERVAL" envDefault:"30s"`
+	// VerifyInterval is how often the ledger invariants are checked; 0
+	// turns the check off.
+	VerifyInterval time.Duration `env:"WALLET_VERIFY_INTERVAL" envDefault:"15m"`
 	auth.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
@@ -28,6 +33,12 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.LockTTL < 100*time.Millisecond {
 		errs = append(errs, fmt.Errorf("WALLET_LOCK_TTL is %s, it must be at least 100ms", c.LockTTL))
+	}
+	if c.HoldSweepInterval < time.Second {
+		errs = append(errs, fmt.Errorf("WALLET_HOLD_SWEEP_INTERVAL is %s, it must be at least 1s", c.HoldSweepInterval))
+	}
+	if c.VerifyInterval != 0 && c.VerifyInterval < time.Minute {
+		errs = append(errs, fmt.Errorf("WALLET_VERIFY_INTERVAL is %s, it must be 0 (off) or at least 1m", c.VerifyInterval))
 	}
 	if c.RedisTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("WALLET_REDIS_TIMEOUT is %s, it must be positive", c.RedisTimeout))

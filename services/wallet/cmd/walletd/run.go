@@ -70,6 +70,7 @@ func run(ctx context.Context) error {
 	store := postgres.New(pool, postgres.Options{})
 	locker := lock.New(rdb, lock.Options{Prefix: "wallet:lock:", TTL: cfg.LockTTL})
 	svc := ledger.NewService(store, locker, logger)
+	startJobs(ctx, cfg, store, logger)
 
 	return server.Run(ctx, server.Options{
 		Name:            "wallet",

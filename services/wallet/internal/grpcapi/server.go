@@ -118,29 +118,38 @@ func (s *Server) Transfer(ctx context.Context, req *walletv1.TransferRequest) (*
 	})
 }
 
-// move fills in what every money-moving call shares (key, fingerprint,
-// request id), applies op, and marks replays in the response header.
+// move applies a credit, debit or transfer and returns its transaction.
 func (s *Server) move(ctx context.Context, req proto.Message, op ledger.Operation) (*walletv1.Transaction, error) {
-	id, err := caller(ctx)
+	res, err := s.apply(ctx, req, s.svc.Move, op)
 	if err != nil {
 		return nil, err
+	}
+	return transactionToProto(res.Transaction), nil
+}
+
+// apply fills in what every mutating call shares (key, fingerprint,
+// request id), runs do, and marks replays in the response header.
+func (s *Server) apply(ctx context.Context, req proto.Message, do func(context.Context, auth.Identity, ledger.Operation) (ledger.Result, error), op ledger.Operation) (ledger.Result, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return ledger.Result{}, err
 	}
 	op.IdempotencyKey = firstValue(ctx, IdempotencyKeyHeader)
 	op.RequestID = telemetry.RequestID(ctx)
 	if op.RequestHash, err = requestHash(ctx, req); err != nil {
-		return nil, err
+		return ledger.Result{}, err
 	}
 
-	res, err := s.svc.Move(ctx, id, op)
+	res, err := do(ctx, id, op)
 	if err != nil {
-		return nil, err
+		return ledger.Result{}, err
 	}
 	if res.Replayed {
-		// A failure to set the header must not hide the money movement's
-		// result; the response body is the same either way.
+		// A failure to set the header must not hide the result; the
+		// response body is the same either way.
 		_ = grpc.SetHeader(ctx, metadata.Pairs(ReplayedHeader, "true"))
 	}
-	return transactionToProto(res.Transaction), nil
+	return res, nil
 }
 
 // requestHash fingerprints a call as SHA-256 over the full method name and
@@ -233,17 +242,19 @@ func walletToProto(w ledger.Wallet) *walletv1.Wallet {
 
 func transactionToProto(t ledger.Transaction) *walletv1.Transaction {
 	return &walletv1.Transaction{
-		Id:                   t.ID,
-		Type:                 t.Type,
-		Amount:               t.Amount,
-		Currency:             t.Currency,
-		Status:               t.Status,
-		WalletId:             t.WalletID,
-		CounterpartyWalletId: t.CounterpartyWalletID,
-		BalanceAfter:         t.BalanceAfter,
-		IdempotencyKey:       t.IdempotencyKey,
-		Description:          t.Description,
-		CreatedAt:            timestamppb.New(t.CreatedAt),
-		Direction:            t.Direction,
+		Id:                    t.ID,
+		Type:                  t.Type,
+		Amount:                t.Amount,
+		Currency:              t.Currency,
+		Status:                t.Status,
+		WalletId:              t.WalletID,
+		CounterpartyWalletId:  t.CounterpartyWalletID,
+		BalanceAfter:          t.BalanceAfter,
+		IdempotencyKey:        t.IdempotencyKey,
+		Description:           t.Description,
+		CreatedAt:             timestamppb.New(t.CreatedAt),
+		Direction:             t.Direction,
+		HoldId:                t.HoldID,
+		ReversesTransactionId: t.ReversesTransactionID,
 	}
 }

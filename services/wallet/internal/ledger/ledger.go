@@ -8,11 +8,24 @@ import (
 	"time"
 )
 
-// Transaction types.
+// Transaction types, and the operation types that write no transaction
+// (holds placed and voided).
 const (
 	TypeCredit   = "credit"
 	TypeDebit    = "debit"
 	TypeTransfer = "transfer"
+	TypeCapture  = "capture"
+	TypeReversal = "reversal"
+	TypeHold     = "hold"
+	TypeVoid     = "void"
+)
+
+// Hold statuses. A hold ends exactly once: captured, voided or expired.
+const (
+	HoldActive   = "active"
+	HoldCaptured = "captured"
+	HoldVoided   = "voided"
+	HoldExpired  = "expired"
 )
 
 // StatusPosted is the only transaction status so far: a transaction is
@@ -27,10 +40,11 @@ const (
 
 // Limits on request fields.
 const (
-	MaxDescriptionLength    = 500
-	MaxIdempotencyKeyLength = 255
-	MaxPageSize             = 100
-	DefaultPageSize         = 50
+	MaxDescriptionLength = 500
+	MaxPageSize          = 100
+	DefaultPageSize      = 50
+	// MaxHoldDuration bounds expires_in_seconds: 30 days.
+	MaxHoldDuration = 30 * 24 * time.Hour
 )
 
 // Wallet is one owner's balance in one currency. Amounts are in the
@@ -57,17 +71,58 @@ type Transaction struct {
 	IdempotencyKey       string
 	Description          string
 	Direction            string
-	CreatedAt            time.Time
+	// HoldID is the hold a capture captured.
+	HoldID string
+	// ReversesTransactionID is the transaction a reversal reverses.
+	ReversesTransactionID string
+	CreatedAt             time.Time
 }
 
-// Operation is one request to move money, as the posting engine takes it.
+// Hold reserves part of a wallet's available balance until it is captured,
+// voided or expires.
+type Hold struct {
+	ID             string
+	WalletID       string
+	Amount         int64
+	CapturedAmount int64
+	Currency       string
+	// Status is HoldExpired for an active hold past ExpiresAt, even before
+	// the sweep records it.
+	Status      string
+	Description string
+	// ExpiresAt is zero for a hold that never expires.
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Balance is a wallet's posted balance at a point in time.
+type Balance struct {
+	WalletID string
+	Currency string
+	Balance  int64
+	At       time.Time
+}
+
+// Operation is one request to the posting engine: a money movement, or a
+// hold placed or voided.
 type Operation struct {
 	Type string
 	// WalletID is the wallet the key is scoped to: the credited wallet of a
-	// credit, the debited wallet of a debit or transfer.
+	// credit, the debited wallet of a debit or transfer, the held wallet of
+	// a hold, capture or void, and the source wallet of the transaction a
+	// reversal reverses.
 	WalletID string
-	// ToWalletID is the receiving wallet of a transfer.
+	// ToWalletID is the receiving wallet of a transfer, the optional
+	// receiving wallet of a capture, and the counterparty of the
+	// transaction a reversal reverses.
 	ToWalletID string
+	// HoldID names the hold of a capture or void.
+	HoldID string
+	// TransactionID names the transaction a reversal reverses.
+	TransactionID string
+	// ExpiresIn is the lifetime of a new hold; zero means no expiry.
+	ExpiresIn time.Duration
 	// Currency is WalletID's currency, filled in by the Service; the engine
 	// checks it again against the locked rows.
 	Currency       string
@@ -83,7 +138,7 @@ type Operation struct {
 
 // WalletIDs returns the user wallets the operation changes.
 func (op Operation) WalletIDs() []string {
-	if op.Type == TypeTransfer {
+	if op.ToWalletID != "" {
 		return []string{op.WalletID, op.ToWalletID}
 	}
 	return []string{op.WalletID}
@@ -91,7 +146,12 @@ func (op Operation) WalletIDs() []string {
 
 // Result is the outcome of one operation of a batch.
 type Result struct {
+	// Transaction is the posted transaction; zero for a hold placed or
+	// voided.
 	Transaction Transaction
+	// Hold is the hold a hold, capture or void operation acted on, as it
+	// is after the operation.
+	Hold *Hold
 	// Replayed is true when the idempotency key had already been used for
 	// the same request and Transaction is the original one.
 	Replayed bool
@@ -125,4 +185,7 @@ type Store interface {
 	// ListTransactions returns up to page.Size transactions that touched a
 	// wallet, newest first, and the cursor of the next page (0 at the end).
 	ListTransactions(ctx context.Context, walletID string, page Page) ([]Transaction, int64, error)
+	GetHold(ctx context.Context, id string) (Hold, error)
+	// BalanceAt sums a wallet's postings created at or before at.
+	BalanceAt(ctx context.Context, walletID string, at time.Time) (int64, error)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/advancia-pay/ledger/pkg/apperr"
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/idempotency"
 	"github.com/advancia-pay/ledger/pkg/lock"
 	"github.com/advancia-pay/ledger/pkg/money"
 )
@@ -97,7 +98,7 @@ func (s *Service) prepare(ctx context.Context, caller auth.Identity, op *Operati
 	if err != nil {
 		return err
 	}
-	if op.Type == TypeTransfer {
+	if op.ToWalletID != "" {
 		if _, err := s.store.GetWallet(ctx, op.ToWalletID); err != nil {
 			return err
 		}
@@ -112,12 +113,12 @@ func validateOperation(op *Operation) error {
 	if op.WalletID, err = canonicalID(op.WalletID, "wallet_id"); err != nil {
 		return err
 	}
-	if op.Type == TypeTransfer {
+	if op.Type == TypeTransfer || op.ToWalletID != "" {
 		if op.ToWalletID, err = canonicalID(op.ToWalletID, "to_wallet_id"); err != nil {
 			return err
 		}
 		if op.ToWalletID == op.WalletID {
-			return apperr.New(apperr.InvalidRequest, "from_wallet_id and to_wallet_id must differ")
+			return apperr.New(apperr.InvalidRequest, "the receiving wallet must differ from the paying wallet")
 		}
 	}
 	if op.Amount <= 0 {
@@ -132,16 +133,12 @@ func validateOperation(op *Operation) error {
 // ValidateIdempotencyKey checks that key is 1 to 255 printable ASCII
 // characters.
 func ValidateIdempotencyKey(key string) error {
-	if key == "" {
-		return apperr.New(apperr.IdempotencyKeyMissing, "an idempotency key is required for calls that move money")
-	}
-	if len(key) > MaxIdempotencyKeyLength {
-		return apperr.New(apperr.InvalidRequest, "idempotency key is %d characters, at most %d are allowed", len(key), MaxIdempotencyKeyLength)
-	}
-	for _, r := range key {
-		if r < 0x20 || r > 0x7e {
-			return apperr.New(apperr.InvalidRequest, "idempotency key must be printable ASCII")
-		}
+	err := idempotency.ValidateKey(key)
+	switch {
+	case errors.Is(err, idempotency.ErrMissing):
+		return apperr.Wrap(err, apperr.IdempotencyKeyMissing, "%s", err.Error())
+	case err != nil:
+		return apperr.Wrap(err, apperr.InvalidRequest, "%s", err.Error())
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,22 +11,32 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/advancia-pay/ledger/pkg/apperr"
-	"github.com/advancia-pay/ledger/pkg/money"
 	"github.com/advancia-pay/ledger/pkg/pgtx"
 	"github.com/advancia-pay/ledger/services/wallet/internal/ledger"
 )
 
 // lockedWallet is a user wallet row held FOR UPDATE by the current
-// transaction; balance tracks the writes of earlier operations of the batch.
+// transaction. balance and reserved track the writes of earlier operations
+// of the batch.
 type lockedWallet struct {
 	id       string
 	currency string
 	balance  int64
+	// reserved is the sum that active, unexpired holds keep from the
+	// balance.
+	reserved int64
+}
+
+func (w *lockedWallet) available() int64 {
+	return w.balance - w.reserved
 }
 
 // batch is the state of one transaction attempt of Apply.
 type batch struct {
-	tx       pgx.Tx
+	tx pgx.Tx
+	// now is PostgreSQL's clock read after the wallet rows were locked, so
+	// the times of one wallet's transactions follow their commit order
+	// whichever replica wrote them.
 	now      time.Time
 	wallets  map[string]*lockedWallet
 	clearing map[string]string
@@ -36,8 +45,8 @@ type batch struct {
 // Apply is the posting engine. It applies ops in one SERIALIZABLE
 // transaction that locks every user wallet involved in id order, so that
 // concurrent batches never deadlock, and commits once. Each operation
-// writes its transaction row first, so a reused idempotency key replays
-// the original even when the balance has changed since. An operation that
+// writes its idempotency record first, so a reused key replays the
+// original even when the balance has changed since. An operation that
 // fails for a domain reason (insufficient funds, currency mismatch) is
 // rolled back alone through a savepoint; an infrastructure failure fails
 // the whole batch.
@@ -50,7 +59,7 @@ func (s *Store) Apply(ctx context.Context, ops []ledger.Operation) []ledger.Resu
 
 	err = pgtx.InTx(ctx, s.pool, s.opts.Tx, func(tx pgx.Tx) error {
 		clear(results)
-		b := &batch{tx: tx, now: s.now(), clearing: clearing}
+		b := &batch{tx: tx, clearing: clearing}
 		if err := b.lockWallets(ctx, ops); err != nil {
 			return err
 		}
@@ -72,12 +81,12 @@ func failAll(results []ledger.Result, err error) []ledger.Result {
 	return results
 }
 
-// clearingWallets returns the clearing wallet id of every currency that the
-// credits and debits among ops touch.
+// clearingWallets returns the clearing wallet id of every currency among
+// ops. Transfers never use it, but reversals and captures may.
 func (s *Store) clearingWallets(ctx context.Context, ops []ledger.Operation) (map[string]string, error) {
 	ids := make(map[string]string)
 	for _, op := range ops {
-		if op.Type == ledger.TypeTransfer || ids[op.Currency] != "" {
+		if op.Type == ledger.TypeTransfer || op.Currency == "" || ids[op.Currency] != "" {
 			continue
 		}
 		id, err := s.clearingWallet(ctx, op.Currency)
@@ -89,7 +98,8 @@ func (s *Store) clearingWallets(ctx context.Context, ops []ledger.Operation) (ma
 	return ids, nil
 }
 
-// lockWallets locks every user wallet of the batch, sorted by id.
+// lockWallets locks every user wallet of the batch, sorted by id, then
+// reads the clock and what active holds reserve on each wallet.
 func (b *batch) lockWallets(ctx context.Context, ops []ledger.Operation) error {
 	var ids []string
 	for _, op := range ops {
@@ -118,7 +128,36 @@ func (b *batch) lockWallets(ctx context.Context, ops []ledger.Operation) error {
 	for _, w := range locked {
 		b.wallets[w.id] = w
 	}
-	return nil
+	return b.readReserved(ctx, ids)
+}
+
+// readReserved sets b.now from PostgreSQL's clock and each locked wallet's
+// reserved amount.
+func (b *batch) readReserved(ctx context.Context, ids []string) error {
+	rows, err := b.tx.Query(ctx, `
+		WITH clock AS (SELECT clock_timestamp() AS now)
+		SELECT clock.now, w.id, coalesce(sum(h.amount - h.captured_amount), 0)
+		FROM clock CROSS JOIN unnest($1::uuid[]) AS w (id)
+		LEFT JOIN holds h ON h.wallet_id = w.id AND h.status = 'active'
+			AND (h.expires_at IS NULL OR h.expires_at > clock.now)
+		GROUP BY clock.now, w.id`, ids)
+	if err != nil {
+		return fmt.Errorf("read held amounts: %w", err)
+	}
+	defer rows.Close()
+
+	for rows.Next() {
+		var id uuid.UUID
+		var reserved int64
+		if err := rows.Scan(&b.now, &id, &reserved); err != nil {
+			return fmt.Errorf("read held amounts: %w", err)
+		}
+		if w := b.wallets[id.String()]; w != nil {
+			w.reserved = reserved
+		}
+	}
+	b.now = b.now.UTC().Truncate(time.Microsecond)
+	return rows.Err()
 }
 
 // applyAll applies each operation; with more than one, each runs inside
@@ -134,9 +173,11 @@ func (b *batch) applyAll(ctx context.Context, ops []ledger.Operation, results []
 		if err != nil {
 			return fmt.Errorf("begin savepoint: %w", err)
 		}
+		snapshot := b.snapshot()
 		res, err := b.apply(ctx, sp, op)
 		if isDomainError(err) {
 			results[i] = ledger.Result{Err: err}
+			b.restore(snapshot)
 			err = sp.Rollback(ctx)
 		} else if err == nil {
 			results[i] = res
@@ -149,196 +190,51 @@ func (b *batch) applyAll(ctx context.Context, ops []ledger.Operation, results []
 	return nil
 }
 
+// snapshot copies the tracked wallet state, so that an operation rolled
+// back to its savepoint leaves no trace in memory either.
+func (b *batch) snapshot() map[string]lockedWallet {
+	copies := make(map[string]lockedWallet, len(b.wallets))
+	for id, w := range b.wallets {
+		copies[id] = *w
+	}
+	return copies
+}
+
+func (b *batch) restore(copies map[string]lockedWallet) {
+	for id, w := range copies {
+		*b.wallets[id] = w
+	}
+}
+
 func isDomainError(err error) bool {
 	var appErr *apperr.Error
 	return errors.As(err, &appErr)
 }
 
-// apply writes one operation: its transaction row, then its postings,
-// balances and audit event. A domain error is returned with the
-// transaction row already written, so the caller must roll back.
+// apply writes one operation. A domain error is returned with the
+// operation's idempotency record already written, so the caller must roll
+// back.
 func (b *batch) apply(ctx context.Context, q pgx.Tx, op ledger.Operation) (ledger.Result, error) {
-	txID, err := uuid.NewV7()
-	if err != nil {
-		return ledger.Result{}, fmt.Errorf("generate transaction id: %w", err)
-	}
-	fresh, err := b.insertTransaction(ctx, q, txID, op)
-	if err != nil {
-		return ledger.Result{}, err
-	}
-	if !fresh {
-		return b.replay(ctx, q, op)
-	}
-
-	legs, err := b.legs(op)
-	if err != nil {
-		return ledger.Result{}, err
-	}
-	if err := b.writeLegs(ctx, q, txID, op, legs); err != nil {
-		return ledger.Result{}, err
-	}
-	for _, l := range legs {
-		if w := b.wallets[l.walletID]; w != nil {
-			w.balance = *l.balanceAfter
-		}
-	}
-
-	return ledger.Result{Transaction: ledger.Transaction{
-		ID:                   txID.String(),
-		Type:                 op.Type,
-		Amount:               op.Amount,
-		Currency:             op.Currency,
-		Status:               ledger.StatusPosted,
-		WalletID:             op.WalletID,
-		CounterpartyWalletID: op.ToWalletID,
-		BalanceAfter:         *legs[0].balanceAfter,
-		IdempotencyKey:       op.IdempotencyKey,
-		Description:          op.Description,
-		Direction:            sourceDirection(op.Type),
-		CreatedAt:            b.now,
-	}}, nil
-}
-
-// insertTransaction writes the transaction row and reports whether it is
-// new; false means the idempotency key was used before.
-func (b *batch) insertTransaction(ctx context.Context, q pgx.Tx, id uuid.UUID, op ledger.Operation) (bool, error) {
-	var counterparty *string
-	if op.ToWalletID != "" {
-		counterparty = &op.ToWalletID
-	}
-	tag, err := q.Exec(ctx, `
-		INSERT INTO transactions (id, type, status, wallet_id, counterparty_wallet_id, amount, currency,
-			idempotency_key, request_hash, description, actor, request_id, created_at)
-		VALUES ($1, $2, 'posted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-		ON CONFLICT (wallet_id, idempotency_key) DO NOTHING`,
-		id, op.Type, op.WalletID, counterparty, op.Amount, op.Currency,
-		op.IdempotencyKey, op.RequestHash, op.Description, op.Actor, op.RequestID, b.now)
-	if err != nil {
-		return false, fmt.Errorf("insert transaction: %w", err)
-	}
-	return tag.RowsAffected() == 1, nil
-}
-
-// replay returns the transaction first written with op's idempotency key,
-// or idempotency_key_reused when that key came with another request.
-func (b *batch) replay(ctx context.Context, q pgx.Tx, op ledger.Operation) (ledger.Result, error) {
-	row := q.QueryRow(ctx, `SELECT `+transactionColumns+`, t.request_hash
-		FROM transactions t JOIN postings p ON p.transaction_id = t.id AND p.wallet_id = t.wallet_id
-		WHERE t.wallet_id = $1 AND t.idempotency_key = $2`, op.WalletID, op.IdempotencyKey)
-	var hash []byte
-	tx, err := scanTransaction(row, &hash)
-	if err != nil {
-		return ledger.Result{}, fmt.Errorf("read replayed transaction: %w", err)
-	}
-	if !bytes.Equal(hash, op.RequestHash) {
-		return ledger.Result{}, apperr.New(apperr.IdempotencyKeyReused,
-			"idempotency key %q was already used with a different request", op.IdempotencyKey)
-	}
-	return ledger.Result{Transaction: tx, Replayed: true}, nil
-}
-
-func sourceDirection(opType string) string {
-	if opType == ledger.TypeCredit {
-		return ledger.DirectionIn
-	}
-	return ledger.DirectionOut
-}
-
-// leg is one posting. balanceAfter is nil for a system wallet.
-type leg struct {
-	walletID     string
-	amount       int64
-	balanceAfter *int64
-}
-
-// legs computes the postings of op against the locked balances, checking
-// currency, funds and overflow. The first leg is always op.WalletID's.
-func (b *batch) legs(op ledger.Operation) ([]leg, error) {
-	src := b.wallets[op.WalletID]
-	if src == nil {
-		return nil, apperr.New(apperr.NotFound, "wallet %s not found", op.WalletID)
-	}
-	if src.currency != op.Currency {
-		return nil, apperr.New(apperr.CurrencyMismatch, "wallet %s holds %s, not %s", src.id, src.currency, op.Currency)
-	}
-
 	switch op.Type {
-	case ledger.TypeCredit:
-		in, err := credited(src, op.Amount)
-		return []leg{in, {walletID: b.clearing[op.Currency], amount: -op.Amount}}, err
-	case ledger.TypeDebit:
-		out, err := debited(src, op.Amount)
-		return []leg{out, {walletID: b.clearing[op.Currency], amount: op.Amount}}, err
-	case ledger.TypeTransfer:
-		return b.transferLegs(src, op)
+	case ledger.TypeCredit, ledger.TypeDebit, ledger.TypeTransfer:
+		return b.post(ctx, q, op, func() ([]leg, error) { return b.movementLegs(op) })
+	case ledger.TypeCapture:
+		return b.capture(ctx, q, op)
+	case ledger.TypeReversal:
+		return b.reverse(ctx, q, op)
+	case ledger.TypeHold:
+		return b.placeHold(ctx, q, op)
+	case ledger.TypeVoid:
+		return b.voidHold(ctx, q, op)
 	}
-	return nil, fmt.Errorf("unknown operation type %q", op.Type)
+	return ledger.Result{}, fmt.Errorf("unknown operation type %q", op.Type)
 }
 
-func (b *batch) transferLegs(src *lockedWallet, op ledger.Operation) ([]leg, error) {
-	dst := b.wallets[op.ToWalletID]
-	if dst == nil {
-		return nil, apperr.New(apperr.NotFound, "wallet %s not found", op.ToWalletID)
+// wallet returns a locked wallet of the batch.
+func (b *batch) wallet(id string) (*lockedWallet, error) {
+	w := b.wallets[id]
+	if w == nil {
+		return nil, apperr.New(apperr.NotFound, "wallet %s not found", id)
 	}
-	if dst.currency != src.currency {
-		return nil, apperr.New(apperr.CurrencyMismatch,
-			"cannot transfer %s from wallet %s to wallet %s, which holds %s", src.currency, src.id, dst.id, dst.currency)
-	}
-	out, err := debited(src, op.Amount)
-	if err != nil {
-		return nil, err
-	}
-	in, err := credited(dst, op.Amount)
-	if err != nil {
-		return nil, err
-	}
-	return []leg{out, in}, nil
-}
-
-func debited(w *lockedWallet, amount int64) (leg, error) {
-	after, err := money.Sub(w.balance, amount)
-	if err != nil || after < 0 {
-		return leg{}, apperr.New(apperr.InsufficientFunds,
-			"wallet %s has %d available, %d requested", w.id, w.balance, amount)
-	}
-	return leg{walletID: w.id, amount: -amount, balanceAfter: &after}, nil
-}
-
-func credited(w *lockedWallet, amount int64) (leg, error) {
-	after, err := money.Add(w.balance, amount)
-	if err != nil {
-		return leg{}, apperr.Wrap(err, apperr.InvalidRequest,
-			"amount %d would overflow the balance of wallet %s", amount, w.id)
-	}
-	return leg{walletID: w.id, amount: amount, balanceAfter: &after}, nil
-}
-
-// writeLegs writes the postings (in one statement, as the balance trigger
-// requires), the new user-wallet balances and the audit event in one round
-// trip.
-func (b *batch) writeLegs(ctx context.Context, q pgx.Tx, txID uuid.UUID, op ledger.Operation, legs []leg) error {
-	walletIDs := make([]string, len(legs))
-	amounts := make([]int64, len(legs))
-	balances := make([]*int64, len(legs))
-	for i, l := range legs {
-		walletIDs[i], amounts[i], balances[i] = l.walletID, l.amount, l.balanceAfter
-	}
-
-	var pb pgx.Batch
-	pb.Queue(`INSERT INTO postings (transaction_id, wallet_id, amount, currency, balance_after, created_at)
-		SELECT $1, w, a, $2, ba, $3 FROM unnest($4::uuid[], $5::bigint[], $6::bigint[]) AS leg (w, a, ba)`,
-		txID, op.Currency, b.now, walletIDs, amounts, balances)
-	for _, l := range legs {
-		if l.balanceAfter != nil {
-			pb.Queue(`UPDATE wallets SET balance = $2 WHERE id = $1`, l.walletID, *l.balanceAfter)
-		}
-	}
-	pb.Queue(`INSERT INTO audit_events (occurred_at, actor, action, wallet_id, transaction_id, amount, currency, request_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		b.now, op.Actor, op.Type, op.WalletID, txID, op.Amount, op.Currency, op.RequestID)
-
-	if err := q.SendBatch(ctx, &pb).Close(); err != nil {
-		return fmt.Errorf("write postings: %w", err)
-	}
-	return nil
+	return w, nil
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -15,7 +16,7 @@ import (
 // (alias p): the posting of the wallet the view belongs to.
 const transactionColumns = `t.id, t.type, t.amount, t.currency, t.status, t.wallet_id,
 	t.counterparty_wallet_id, t.idempotency_key, t.description, t.created_at,
-	p.wallet_id, p.amount, p.balance_after`
+	t.hold_id, t.reverses_transaction_id, p.wallet_id, p.amount, p.balance_after`
 
 // scanTransaction reads transactionColumns, plus extra destinations, and
 // builds the view of the posting's wallet. The counterparty is the other
@@ -24,12 +25,12 @@ const transactionColumns = `t.id, t.type, t.amount, t.currency, t.status, t.wall
 func scanTransaction(row pgx.Row, extra ...any) (ledger.Transaction, error) {
 	var t ledger.Transaction
 	var id, source, viewer uuid.UUID
-	var counterparty *uuid.UUID
+	var counterparty, holdID, reverses *uuid.UUID
 	var postingAmount int64
 	var balanceAfter *int64
 	dest := append([]any{&id, &t.Type, &t.Amount, &t.Currency, &t.Status, &source,
 		&counterparty, &t.IdempotencyKey, &t.Description, &t.CreatedAt,
-		&viewer, &postingAmount, &balanceAfter}, extra...)
+		&holdID, &reverses, &viewer, &postingAmount, &balanceAfter}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return ledger.Transaction{}, err
 	}
@@ -51,6 +52,12 @@ func scanTransaction(row pgx.Row, extra ...any) (ledger.Transaction, error) {
 	}
 	if viewer != source {
 		t.IdempotencyKey = ""
+	}
+	if holdID != nil {
+		t.HoldID = holdID.String()
+	}
+	if reverses != nil {
+		t.ReversesTransactionID = reverses.String()
 	}
 	t.CreatedAt = t.CreatedAt.UTC()
 	return t, nil
@@ -110,4 +117,17 @@ func (s *Store) ListTransactions(ctx context.Context, walletID string, page ledg
 		return list, 0, nil
 	}
 	return list[:page.Size], cursors[page.Size-1], nil
+}
+
+// BalanceAt sums the postings of walletID created at or before at. Each
+// transaction's time is PostgreSQL's clock after the wallet was locked, so
+// the sum at a transaction's time equals its balance_after.
+func (s *Store) BalanceAt(ctx context.Context, walletID string, at time.Time) (int64, error) {
+	var balance int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(amount), 0) FROM postings
+		WHERE wallet_id = $1 AND created_at <= $2`, walletID, at).Scan(&balance)
+	if err != nil {
+		return 0, translate(err, "sum postings")
+	}
+	return balance, nil
 }

@@ -82,18 +82,23 @@ func (s *Store) now() time.Time {
 	return s.opts.Now().UTC().Truncate(time.Microsecond)
 }
 
-const walletColumns = `id, owner_id, currency, balance, created_at`
+// walletColumns selects a wallet with what its active, unexpired holds
+// reserve.
+const walletColumns = `id, owner_id, currency, balance, created_at,
+	(SELECT coalesce(sum(h.amount - h.captured_amount), 0) FROM holds h
+	 WHERE h.wallet_id = wallets.id AND h.status = 'active'
+	   AND (h.expires_at IS NULL OR h.expires_at > clock_timestamp()))`
 
 func scanWallet(row pgx.Row) (ledger.Wallet, error) {
 	var w ledger.Wallet
 	var id uuid.UUID
-	if err := row.Scan(&id, &w.OwnerID, &w.Currency, &w.Balance, &w.CreatedAt); err != nil {
+	var reserved int64
+	if err := row.Scan(&id, &w.OwnerID, &w.Currency, &w.Balance, &w.CreatedAt, &reserved); err != nil {
 		return ledger.Wallet{}, err
 	}
 	w.ID = id.String()
-	// TODO: subtract active holds once holds exist; until then nothing is
-	// reserved and the available balance equals the posted balance.
-	w.AvailableBalance = w.Balance
+	w.CreatedAt = w.CreatedAt.UTC()
+	w.AvailableBalance = w.Balance - reserved
 	return w, nil
 }
 

@@ -135,9 +135,13 @@ type Transaction struct {
 	Description    string                 `protobuf:"bytes,10,opt,name=description,proto3" json:"description,omitempty"`
 	CreatedAt      *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	// "out" when money left wallet_id, "in" when it arrived.
-	Direction     string `protobuf:"bytes,12,opt,name=direction,proto3" json:"direction,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Direction string `protobuf:"bytes,12,opt,name=direction,proto3" json:"direction,omitempty"`
+	// The hold a capture captured.
+	HoldId string `protobuf:"bytes,13,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// The transaction a reversal reverses.
+	ReversesTransactionId string `protobuf:"bytes,14,opt,name=reverses_transaction_id,json=reversesTransactionId,proto3" json:"reverses_transaction_id,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Transaction) Reset() {
@@ -254,6 +258,212 @@ func (x *Transaction) GetDirection() string {
 	return ""
 }
 
+func (x *Transaction) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *Transaction) GetReversesTransactionId() string {
+	if x != nil {
+		return x.ReversesTransactionId
+	}
+	return ""
+}
+
+// Hold reserves part of a wallet's available balance.
+type Hold struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Id       string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	WalletId string                 `protobuf:"bytes,2,opt,name=wallet_id,json=walletId,proto3" json:"wallet_id,omitempty"`
+	// Reserved amount in minor units.
+	Amount int64 `protobuf:"varint,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// What the capture took, in minor units; 0 unless status is "captured".
+	CapturedAmount int64  `protobuf:"varint,4,opt,name=captured_amount,json=capturedAmount,proto3" json:"captured_amount,omitempty"`
+	Currency       string `protobuf:"bytes,5,opt,name=currency,proto3" json:"currency,omitempty"`
+	// "active", "captured", "voided" or "expired". An active hold past
+	// expires_at reads as "expired".
+	Status      string `protobuf:"bytes,6,opt,name=status,proto3" json:"status,omitempty"`
+	Description string `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	// Unset for a hold that never expires.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Hold) Reset() {
+	*x = Hold{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Hold) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Hold) ProtoMessage() {}
+
+func (x *Hold) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Hold.ProtoReflect.Descriptor instead.
+func (*Hold) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Hold) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Hold) GetWalletId() string {
+	if x != nil {
+		return x.WalletId
+	}
+	return ""
+}
+
+func (x *Hold) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *Hold) GetCapturedAmount() int64 {
+	if x != nil {
+		return x.CapturedAmount
+	}
+	return 0
+}
+
+func (x *Hold) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Hold) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *Hold) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Hold) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *Hold) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Hold) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// Balance is a wallet's posted balance at a point in time.
+type Balance struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	WalletId string                 `protobuf:"bytes,1,opt,name=wallet_id,json=walletId,proto3" json:"wallet_id,omitempty"`
+	Currency string                 `protobuf:"bytes,2,opt,name=currency,proto3" json:"currency,omitempty"`
+	// Sum of the wallet's postings up to and including at, in minor units.
+	Balance       int64                  `protobuf:"varint,3,opt,name=balance,proto3" json:"balance,omitempty"`
+	At            *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Balance) Reset() {
+	*x = Balance{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Balance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Balance) ProtoMessage() {}
+
+func (x *Balance) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Balance.ProtoReflect.Descriptor instead.
+func (*Balance) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Balance) GetWalletId() string {
+	if x != nil {
+		return x.WalletId
+	}
+	return ""
+}
+
+func (x *Balance) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Balance) GetBalance() int64 {
+	if x != nil {
+		return x.Balance
+	}
+	return 0
+}
+
+func (x *Balance) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 type CreateWalletRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ISO 4217 code in upper case, such as "USD".
@@ -264,7 +474,7 @@ type CreateWalletRequest struct {
 
 func (x *CreateWalletRequest) Reset() {
 	*x = CreateWalletRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[2]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -276,7 +486,7 @@ func (x *CreateWalletRequest) String() string {
 func (*CreateWalletRequest) ProtoMessage() {}
 
 func (x *CreateWalletRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[2]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -289,7 +499,7 @@ func (x *CreateWalletRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateWalletRequest.ProtoReflect.Descriptor instead.
 func (*CreateWalletRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{2}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateWalletRequest) GetCurrency() string {
@@ -308,7 +518,7 @@ type GetWalletRequest struct {
 
 func (x *GetWalletRequest) Reset() {
 	*x = GetWalletRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[3]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +530,7 @@ func (x *GetWalletRequest) String() string {
 func (*GetWalletRequest) ProtoMessage() {}
 
 func (x *GetWalletRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[3]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +543,7 @@ func (x *GetWalletRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetWalletRequest.ProtoReflect.Descriptor instead.
 func (*GetWalletRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{3}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetWalletRequest) GetWalletId() string {
@@ -351,7 +561,7 @@ type ListWalletsRequest struct {
 
 func (x *ListWalletsRequest) Reset() {
 	*x = ListWalletsRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[4]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -363,7 +573,7 @@ func (x *ListWalletsRequest) String() string {
 func (*ListWalletsRequest) ProtoMessage() {}
 
 func (x *ListWalletsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[4]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -376,7 +586,7 @@ func (x *ListWalletsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWalletsRequest.ProtoReflect.Descriptor instead.
 func (*ListWalletsRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{4}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{6}
 }
 
 type ListWalletsResponse struct {
@@ -388,7 +598,7 @@ type ListWalletsResponse struct {
 
 func (x *ListWalletsResponse) Reset() {
 	*x = ListWalletsResponse{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[5]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +610,7 @@ func (x *ListWalletsResponse) String() string {
 func (*ListWalletsResponse) ProtoMessage() {}
 
 func (x *ListWalletsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[5]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +623,7 @@ func (x *ListWalletsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListWalletsResponse.ProtoReflect.Descriptor instead.
 func (*ListWalletsResponse) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{5}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListWalletsResponse) GetWallets() []*Wallet {
@@ -436,7 +646,7 @@ type CreditRequest struct {
 
 func (x *CreditRequest) Reset() {
 	*x = CreditRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[6]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +658,7 @@ func (x *CreditRequest) String() string {
 func (*CreditRequest) ProtoMessage() {}
 
 func (x *CreditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[6]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +671,7 @@ func (x *CreditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreditRequest.ProtoReflect.Descriptor instead.
 func (*CreditRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{6}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreditRequest) GetWalletId() string {
@@ -498,7 +708,7 @@ type DebitRequest struct {
 
 func (x *DebitRequest) Reset() {
 	*x = DebitRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[7]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -510,7 +720,7 @@ func (x *DebitRequest) String() string {
 func (*DebitRequest) ProtoMessage() {}
 
 func (x *DebitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[7]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -523,7 +733,7 @@ func (x *DebitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DebitRequest.ProtoReflect.Descriptor instead.
 func (*DebitRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{7}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *DebitRequest) GetWalletId() string {
@@ -561,7 +771,7 @@ type TransferRequest struct {
 
 func (x *TransferRequest) Reset() {
 	*x = TransferRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[8]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +783,7 @@ func (x *TransferRequest) String() string {
 func (*TransferRequest) ProtoMessage() {}
 
 func (x *TransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[8]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +796,7 @@ func (x *TransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferRequest.ProtoReflect.Descriptor instead.
 func (*TransferRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{8}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *TransferRequest) GetFromWalletId() string {
@@ -626,7 +836,7 @@ type GetTransactionRequest struct {
 
 func (x *GetTransactionRequest) Reset() {
 	*x = GetTransactionRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[9]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -638,7 +848,7 @@ func (x *GetTransactionRequest) String() string {
 func (*GetTransactionRequest) ProtoMessage() {}
 
 func (x *GetTransactionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[9]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -651,7 +861,7 @@ func (x *GetTransactionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTransactionRequest.ProtoReflect.Descriptor instead.
 func (*GetTransactionRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{9}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetTransactionRequest) GetTransactionId() string {
@@ -674,7 +884,7 @@ type ListTransactionsRequest struct {
 
 func (x *ListTransactionsRequest) Reset() {
 	*x = ListTransactionsRequest{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[10]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +896,7 @@ func (x *ListTransactionsRequest) String() string {
 func (*ListTransactionsRequest) ProtoMessage() {}
 
 func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[10]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,7 +909,7 @@ func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsRequest.ProtoReflect.Descriptor instead.
 func (*ListTransactionsRequest) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{10}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTransactionsRequest) GetWalletId() string {
@@ -734,7 +944,7 @@ type ListTransactionsResponse struct {
 
 func (x *ListTransactionsResponse) Reset() {
 	*x = ListTransactionsResponse{}
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[11]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -746,7 +956,7 @@ func (x *ListTransactionsResponse) String() string {
 func (*ListTransactionsResponse) ProtoMessage() {}
 
 func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[11]
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -759,7 +969,7 @@ func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTransactionsResponse.ProtoReflect.Descriptor instead.
 func (*ListTransactionsResponse) Descriptor() ([]byte, []int) {
-	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{11}
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListTransactionsResponse) GetTransactions() []*Transaction {
@@ -776,6 +986,395 @@ func (x *ListTransactionsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type PlaceHoldRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	WalletId string                 `protobuf:"bytes,1,opt,name=wallet_id,json=walletId,proto3" json:"wallet_id,omitempty"`
+	// Positive amount in minor units.
+	Amount int64 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Free text of at most 500 characters.
+	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// Lifetime of the hold, at most 30 days; 0 means it never expires.
+	ExpiresInSeconds int64 `protobuf:"varint,4,opt,name=expires_in_seconds,json=expiresInSeconds,proto3" json:"expires_in_seconds,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PlaceHoldRequest) Reset() {
+	*x = PlaceHoldRequest{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlaceHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlaceHoldRequest) ProtoMessage() {}
+
+func (x *PlaceHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlaceHoldRequest.ProtoReflect.Descriptor instead.
+func (*PlaceHoldRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PlaceHoldRequest) GetWalletId() string {
+	if x != nil {
+		return x.WalletId
+	}
+	return ""
+}
+
+func (x *PlaceHoldRequest) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *PlaceHoldRequest) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *PlaceHoldRequest) GetExpiresInSeconds() int64 {
+	if x != nil {
+		return x.ExpiresInSeconds
+	}
+	return 0
+}
+
+type CaptureHoldRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	HoldId string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	// Amount to capture in minor units; 0 captures the whole hold.
+	Amount int64 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Wallet that receives the money; empty sends it to the clearing wallet.
+	ToWalletId    string `protobuf:"bytes,3,opt,name=to_wallet_id,json=toWalletId,proto3" json:"to_wallet_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaptureHoldRequest) Reset() {
+	*x = CaptureHoldRequest{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaptureHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaptureHoldRequest) ProtoMessage() {}
+
+func (x *CaptureHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaptureHoldRequest.ProtoReflect.Descriptor instead.
+func (*CaptureHoldRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CaptureHoldRequest) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+func (x *CaptureHoldRequest) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *CaptureHoldRequest) GetToWalletId() string {
+	if x != nil {
+		return x.ToWalletId
+	}
+	return ""
+}
+
+type CaptureHoldResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Hold          *Hold                  `protobuf:"bytes,1,opt,name=hold,proto3" json:"hold,omitempty"`
+	Transaction   *Transaction           `protobuf:"bytes,2,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaptureHoldResponse) Reset() {
+	*x = CaptureHoldResponse{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaptureHoldResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaptureHoldResponse) ProtoMessage() {}
+
+func (x *CaptureHoldResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaptureHoldResponse.ProtoReflect.Descriptor instead.
+func (*CaptureHoldResponse) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CaptureHoldResponse) GetHold() *Hold {
+	if x != nil {
+		return x.Hold
+	}
+	return nil
+}
+
+func (x *CaptureHoldResponse) GetTransaction() *Transaction {
+	if x != nil {
+		return x.Transaction
+	}
+	return nil
+}
+
+type VoidHoldRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HoldId        string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VoidHoldRequest) Reset() {
+	*x = VoidHoldRequest{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VoidHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VoidHoldRequest) ProtoMessage() {}
+
+func (x *VoidHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VoidHoldRequest.ProtoReflect.Descriptor instead.
+func (*VoidHoldRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *VoidHoldRequest) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+type GetHoldRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	HoldId        string                 `protobuf:"bytes,1,opt,name=hold_id,json=holdId,proto3" json:"hold_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetHoldRequest) Reset() {
+	*x = GetHoldRequest{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetHoldRequest) ProtoMessage() {}
+
+func (x *GetHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetHoldRequest.ProtoReflect.Descriptor instead.
+func (*GetHoldRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetHoldRequest) GetHoldId() string {
+	if x != nil {
+		return x.HoldId
+	}
+	return ""
+}
+
+type ReverseTransactionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TransactionId string                 `protobuf:"bytes,1,opt,name=transaction_id,json=transactionId,proto3" json:"transaction_id,omitempty"`
+	// Amount to reverse in minor units; 0 reverses the whole original
+	// amount, which fails once any part has been reversed.
+	Amount int64 `protobuf:"varint,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Why the transaction is reversed; stored as the description.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReverseTransactionRequest) Reset() {
+	*x = ReverseTransactionRequest{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReverseTransactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReverseTransactionRequest) ProtoMessage() {}
+
+func (x *ReverseTransactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReverseTransactionRequest.ProtoReflect.Descriptor instead.
+func (*ReverseTransactionRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ReverseTransactionRequest) GetTransactionId() string {
+	if x != nil {
+		return x.TransactionId
+	}
+	return ""
+}
+
+func (x *ReverseTransactionRequest) GetAmount() int64 {
+	if x != nil {
+		return x.Amount
+	}
+	return 0
+}
+
+func (x *ReverseTransactionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type GetBalanceRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	WalletId string                 `protobuf:"bytes,1,opt,name=wallet_id,json=walletId,proto3" json:"wallet_id,omitempty"`
+	// Point in time; unset means now.
+	At            *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBalanceRequest) Reset() {
+	*x = GetBalanceRequest{}
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBalanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBalanceRequest) ProtoMessage() {}
+
+func (x *GetBalanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_ledger_wallet_v1_wallet_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBalanceRequest.ProtoReflect.Descriptor instead.
+func (*GetBalanceRequest) Descriptor() ([]byte, []int) {
+	return file_ledger_wallet_v1_wallet_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetBalanceRequest) GetWalletId() string {
+	if x != nil {
+		return x.WalletId
+	}
+	return ""
+}
+
+func (x *GetBalanceRequest) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
 var File_ledger_wallet_v1_wallet_proto protoreflect.FileDescriptor
 
 const file_ledger_wallet_v1_wallet_proto_rawDesc = "" +
@@ -788,7 +1387,7 @@ const file_ledger_wallet_v1_wallet_proto_rawDesc = "" +
 	"\abalance\x18\x04 \x01(\x03R\abalance\x12+\n" +
 	"\x11available_balance\x18\x05 \x01(\x03R\x10availableBalance\x129\n" +
 	"\n" +
-	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x99\x03\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xea\x03\n" +
 	"\vTransaction\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x16\n" +
@@ -803,7 +1402,29 @@ const file_ledger_wallet_v1_wallet_proto_rawDesc = "" +
 	" \x01(\tR\vdescription\x129\n" +
 	"\n" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1c\n" +
-	"\tdirection\x18\f \x01(\tR\tdirection\"1\n" +
+	"\tdirection\x18\f \x01(\tR\tdirection\x12\x17\n" +
+	"\ahold_id\x18\r \x01(\tR\x06holdId\x126\n" +
+	"\x17reverses_transaction_id\x18\x0e \x01(\tR\x15reversesTransactionId\"\xfb\x02\n" +
+	"\x04Hold\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
+	"\twallet_id\x18\x02 \x01(\tR\bwalletId\x12\x16\n" +
+	"\x06amount\x18\x03 \x01(\x03R\x06amount\x12'\n" +
+	"\x0fcaptured_amount\x18\x04 \x01(\x03R\x0ecapturedAmount\x12\x1a\n" +
+	"\bcurrency\x18\x05 \x01(\tR\bcurrency\x12\x16\n" +
+	"\x06status\x18\x06 \x01(\tR\x06status\x12 \n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\x129\n" +
+	"\n" +
+	"expires_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x129\n" +
+	"\n" +
+	"created_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\x88\x01\n" +
+	"\aBalance\x12\x1b\n" +
+	"\twallet_id\x18\x01 \x01(\tR\bwalletId\x12\x1a\n" +
+	"\bcurrency\x18\x02 \x01(\tR\bcurrency\x12\x18\n" +
+	"\abalance\x18\x03 \x01(\x03R\abalance\x12*\n" +
+	"\x02at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"1\n" +
 	"\x13CreateWalletRequest\x12\x1a\n" +
 	"\bcurrency\x18\x01 \x01(\tR\bcurrency\"/\n" +
 	"\x10GetWalletRequest\x12\x1b\n" +
@@ -834,7 +1455,31 @@ const file_ledger_wallet_v1_wallet_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\"\x85\x01\n" +
 	"\x18ListTransactionsResponse\x12A\n" +
 	"\ftransactions\x18\x01 \x03(\v2\x1d.ledger.wallet.v1.TransactionR\ftransactions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\xac\x05\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x01\n" +
+	"\x10PlaceHoldRequest\x12\x1b\n" +
+	"\twallet_id\x18\x01 \x01(\tR\bwalletId\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12,\n" +
+	"\x12expires_in_seconds\x18\x04 \x01(\x03R\x10expiresInSeconds\"g\n" +
+	"\x12CaptureHoldRequest\x12\x17\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12 \n" +
+	"\fto_wallet_id\x18\x03 \x01(\tR\n" +
+	"toWalletId\"\x82\x01\n" +
+	"\x13CaptureHoldResponse\x12*\n" +
+	"\x04hold\x18\x01 \x01(\v2\x16.ledger.wallet.v1.HoldR\x04hold\x12?\n" +
+	"\vtransaction\x18\x02 \x01(\v2\x1d.ledger.wallet.v1.TransactionR\vtransaction\"*\n" +
+	"\x0fVoidHoldRequest\x12\x17\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\")\n" +
+	"\x0eGetHoldRequest\x12\x17\n" +
+	"\ahold_id\x18\x01 \x01(\tR\x06holdId\"r\n" +
+	"\x19ReverseTransactionRequest\x12%\n" +
+	"\x0etransaction_id\x18\x01 \x01(\tR\rtransactionId\x12\x16\n" +
+	"\x06amount\x18\x02 \x01(\x03R\x06amount\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\\\n" +
+	"\x11GetBalanceRequest\x12\x1b\n" +
+	"\twallet_id\x18\x01 \x01(\tR\bwalletId\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at2\x8d\t\n" +
 	"\rWalletService\x12O\n" +
 	"\fCreateWallet\x12%.ledger.wallet.v1.CreateWalletRequest\x1a\x18.ledger.wallet.v1.Wallet\x12I\n" +
 	"\tGetWallet\x12\".ledger.wallet.v1.GetWalletRequest\x1a\x18.ledger.wallet.v1.Wallet\x12Z\n" +
@@ -843,7 +1488,14 @@ const file_ledger_wallet_v1_wallet_proto_rawDesc = "" +
 	"\x05Debit\x12\x1e.ledger.wallet.v1.DebitRequest\x1a\x1d.ledger.wallet.v1.Transaction\x12L\n" +
 	"\bTransfer\x12!.ledger.wallet.v1.TransferRequest\x1a\x1d.ledger.wallet.v1.Transaction\x12X\n" +
 	"\x0eGetTransaction\x12'.ledger.wallet.v1.GetTransactionRequest\x1a\x1d.ledger.wallet.v1.Transaction\x12i\n" +
-	"\x10ListTransactions\x12).ledger.wallet.v1.ListTransactionsRequest\x1a*.ledger.wallet.v1.ListTransactionsResponseBDZBgithub.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1;walletv1b\x06proto3"
+	"\x10ListTransactions\x12).ledger.wallet.v1.ListTransactionsRequest\x1a*.ledger.wallet.v1.ListTransactionsResponse\x12G\n" +
+	"\tPlaceHold\x12\".ledger.wallet.v1.PlaceHoldRequest\x1a\x16.ledger.wallet.v1.Hold\x12Z\n" +
+	"\vCaptureHold\x12$.ledger.wallet.v1.CaptureHoldRequest\x1a%.ledger.wallet.v1.CaptureHoldResponse\x12E\n" +
+	"\bVoidHold\x12!.ledger.wallet.v1.VoidHoldRequest\x1a\x16.ledger.wallet.v1.Hold\x12C\n" +
+	"\aGetHold\x12 .ledger.wallet.v1.GetHoldRequest\x1a\x16.ledger.wallet.v1.Hold\x12`\n" +
+	"\x12ReverseTransaction\x12+.ledger.wallet.v1.ReverseTransactionRequest\x1a\x1d.ledger.wallet.v1.Transaction\x12L\n" +
+	"\n" +
+	"GetBalance\x12#.ledger.wallet.v1.GetBalanceRequest\x1a\x19.ledger.wallet.v1.BalanceBDZBgithub.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1;walletv1b\x06proto3"
 
 var (
 	file_ledger_wallet_v1_wallet_proto_rawDescOnce sync.Once
@@ -857,48 +1509,76 @@ func file_ledger_wallet_v1_wallet_proto_rawDescGZIP() []byte {
 	return file_ledger_wallet_v1_wallet_proto_rawDescData
 }
 
-var file_ledger_wallet_v1_wallet_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_ledger_wallet_v1_wallet_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_ledger_wallet_v1_wallet_proto_goTypes = []any{
-	(*Wallet)(nil),                   // 0: ledger.wallet.v1.Wallet
-	(*Transaction)(nil),              // 1: ledger.wallet.v1.Transaction
-	(*CreateWalletRequest)(nil),      // 2: ledger.wallet.v1.CreateWalletRequest
-	(*GetWalletRequest)(nil),         // 3: ledger.wallet.v1.GetWalletRequest
-	(*ListWalletsRequest)(nil),       // 4: ledger.wallet.v1.ListWalletsRequest
-	(*ListWalletsResponse)(nil),      // 5: ledger.wallet.v1.ListWalletsResponse
-	(*CreditRequest)(nil),            // 6: ledger.wallet.v1.CreditRequest
-	(*DebitRequest)(nil),             // 7: ledger.wallet.v1.DebitRequest
-	(*TransferRequest)(nil),          // 8: ledger.wallet.v1.TransferRequest
-	(*GetTransactionRequest)(nil),    // 9: ledger.wallet.v1.GetTransactionRequest
-	(*ListTransactionsRequest)(nil),  // 10: ledger.wallet.v1.ListTransactionsRequest
-	(*ListTransactionsResponse)(nil), // 11: ledger.wallet.v1.ListTransactionsResponse
-	(*timestamppb.Timestamp)(nil),    // 12: google.protobuf.Timestamp
+	(*Wallet)(nil),                    // 0: ledger.wallet.v1.Wallet
+	(*Transaction)(nil),               // 1: ledger.wallet.v1.Transaction
+	(*Hold)(nil),                      // 2: ledger.wallet.v1.Hold
+	(*Balance)(nil),                   // 3: ledger.wallet.v1.Balance
+	(*CreateWalletRequest)(nil),       // 4: ledger.wallet.v1.CreateWalletRequest
+	(*GetWalletRequest)(nil),          // 5: ledger.wallet.v1.GetWalletRequest
+	(*ListWalletsRequest)(nil),        // 6: ledger.wallet.v1.ListWalletsRequest
+	(*ListWalletsResponse)(nil),       // 7: ledger.wallet.v1.ListWalletsResponse
+	(*CreditRequest)(nil),             // 8: ledger.wallet.v1.CreditRequest
+	(*DebitRequest)(nil),              // 9: ledger.wallet.v1.DebitRequest
+	(*TransferRequest)(nil),           // 10: ledger.wallet.v1.TransferRequest
+	(*GetTransactionRequest)(nil),     // 11: ledger.wallet.v1.GetTransactionRequest
+	(*ListTransactionsRequest)(nil),   // 12: ledger.wallet.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil),  // 13: ledger.wallet.v1.ListTransactionsResponse
+	(*PlaceHoldRequest)(nil),          // 14: ledger.wallet.v1.PlaceHoldRequest
+	(*CaptureHoldRequest)(nil),        // 15: ledger.wallet.v1.CaptureHoldRequest
+	(*CaptureHoldResponse)(nil),       // 16: ledger.wallet.v1.CaptureHoldResponse
+	(*VoidHoldRequest)(nil),           // 17: ledger.wallet.v1.VoidHoldRequest
+	(*GetHoldRequest)(nil),            // 18: ledger.wallet.v1.GetHoldRequest
+	(*ReverseTransactionRequest)(nil), // 19: ledger.wallet.v1.ReverseTransactionRequest
+	(*GetBalanceRequest)(nil),         // 20: ledger.wallet.v1.GetBalanceRequest
+	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
 }
 var file_ledger_wallet_v1_wallet_proto_depIdxs = []int32{
-	12, // 0: ledger.wallet.v1.Wallet.created_at:type_name -> google.protobuf.Timestamp
-	12, // 1: ledger.wallet.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: ledger.wallet.v1.ListWalletsResponse.wallets:type_name -> ledger.wallet.v1.Wallet
-	1,  // 3: ledger.wallet.v1.ListTransactionsResponse.transactions:type_name -> ledger.wallet.v1.Transaction
-	2,  // 4: ledger.wallet.v1.WalletService.CreateWallet:input_type -> ledger.wallet.v1.CreateWalletRequest
-	3,  // 5: ledger.wallet.v1.WalletService.GetWallet:input_type -> ledger.wallet.v1.GetWalletRequest
-	4,  // 6: ledger.wallet.v1.WalletService.ListWallets:input_type -> ledger.wallet.v1.ListWalletsRequest
-	6,  // 7: ledger.wallet.v1.WalletService.Credit:input_type -> ledger.wallet.v1.CreditRequest
-	7,  // 8: ledger.wallet.v1.WalletService.Debit:input_type -> ledger.wallet.v1.DebitRequest
-	8,  // 9: ledger.wallet.v1.WalletService.Transfer:input_type -> ledger.wallet.v1.TransferRequest
-	9,  // 10: ledger.wallet.v1.WalletService.GetTransaction:input_type -> ledger.wallet.v1.GetTransactionRequest
-	10, // 11: ledger.wallet.v1.WalletService.ListTransactions:input_type -> ledger.wallet.v1.ListTransactionsRequest
-	0,  // 12: ledger.wallet.v1.WalletService.CreateWallet:output_type -> ledger.wallet.v1.Wallet
-	0,  // 13: ledger.wallet.v1.WalletService.GetWallet:output_type -> ledger.wallet.v1.Wallet
-	5,  // 14: ledger.wallet.v1.WalletService.ListWallets:output_type -> ledger.wallet.v1.ListWalletsResponse
-	1,  // 15: ledger.wallet.v1.WalletService.Credit:output_type -> ledger.wallet.v1.Transaction
-	1,  // 16: ledger.wallet.v1.WalletService.Debit:output_type -> ledger.wallet.v1.Transaction
-	1,  // 17: ledger.wallet.v1.WalletService.Transfer:output_type -> ledger.wallet.v1.Transaction
-	1,  // 18: ledger.wallet.v1.WalletService.GetTransaction:output_type -> ledger.wallet.v1.Transaction
-	11, // 19: ledger.wallet.v1.WalletService.ListTransactions:output_type -> ledger.wallet.v1.ListTransactionsResponse
-	12, // [12:20] is the sub-list for method output_type
-	4,  // [4:12] is the sub-list for method input_type
-	4,  // [4:4] is the sub-list for extension type_name
-	4,  // [4:4] is the sub-list for extension extendee
-	0,  // [0:4] is the sub-list for field type_name
+	21, // 0: ledger.wallet.v1.Wallet.created_at:type_name -> google.protobuf.Timestamp
+	21, // 1: ledger.wallet.v1.Transaction.created_at:type_name -> google.protobuf.Timestamp
+	21, // 2: ledger.wallet.v1.Hold.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 3: ledger.wallet.v1.Hold.created_at:type_name -> google.protobuf.Timestamp
+	21, // 4: ledger.wallet.v1.Hold.updated_at:type_name -> google.protobuf.Timestamp
+	21, // 5: ledger.wallet.v1.Balance.at:type_name -> google.protobuf.Timestamp
+	0,  // 6: ledger.wallet.v1.ListWalletsResponse.wallets:type_name -> ledger.wallet.v1.Wallet
+	1,  // 7: ledger.wallet.v1.ListTransactionsResponse.transactions:type_name -> ledger.wallet.v1.Transaction
+	2,  // 8: ledger.wallet.v1.CaptureHoldResponse.hold:type_name -> ledger.wallet.v1.Hold
+	1,  // 9: ledger.wallet.v1.CaptureHoldResponse.transaction:type_name -> ledger.wallet.v1.Transaction
+	21, // 10: ledger.wallet.v1.GetBalanceRequest.at:type_name -> google.protobuf.Timestamp
+	4,  // 11: ledger.wallet.v1.WalletService.CreateWallet:input_type -> ledger.wallet.v1.CreateWalletRequest
+	5,  // 12: ledger.wallet.v1.WalletService.GetWallet:input_type -> ledger.wallet.v1.GetWalletRequest
+	6,  // 13: ledger.wallet.v1.WalletService.ListWallets:input_type -> ledger.wallet.v1.ListWalletsRequest
+	8,  // 14: ledger.wallet.v1.WalletService.Credit:input_type -> ledger.wallet.v1.CreditRequest
+	9,  // 15: ledger.wallet.v1.WalletService.Debit:input_type -> ledger.wallet.v1.DebitRequest
+	10, // 16: ledger.wallet.v1.WalletService.Transfer:input_type -> ledger.wallet.v1.TransferRequest
+	11, // 17: ledger.wallet.v1.WalletService.GetTransaction:input_type -> ledger.wallet.v1.GetTransactionRequest
+	12, // 18: ledger.wallet.v1.WalletService.ListTransactions:input_type -> ledger.wallet.v1.ListTransactionsRequest
+	14, // 19: ledger.wallet.v1.WalletService.PlaceHold:input_type -> ledger.wallet.v1.PlaceHoldRequest
+	15, // 20: ledger.wallet.v1.WalletService.CaptureHold:input_type -> ledger.wallet.v1.CaptureHoldRequest
+	17, // 21: ledger.wallet.v1.WalletService.VoidHold:input_type -> ledger.wallet.v1.VoidHoldRequest
+	18, // 22: ledger.wallet.v1.WalletService.GetHold:input_type -> ledger.wallet.v1.GetHoldRequest
+	19, // 23: ledger.wallet.v1.WalletService.ReverseTransaction:input_type -> ledger.wallet.v1.ReverseTransactionRequest
+	20, // 24: ledger.wallet.v1.WalletService.GetBalance:input_type -> ledger.wallet.v1.GetBalanceRequest
+	0,  // 25: ledger.wallet.v1.WalletService.CreateWallet:output_type -> ledger.wallet.v1.Wallet
+	0,  // 26: ledger.wallet.v1.WalletService.GetWallet:output_type -> ledger.wallet.v1.Wallet
+	7,  // 27: ledger.wallet.v1.WalletService.ListWallets:output_type -> ledger.wallet.v1.ListWalletsResponse
+	1,  // 28: ledger.wallet.v1.WalletService.Credit:output_type -> ledger.wallet.v1.Transaction
+	1,  // 29: ledger.wallet.v1.WalletService.Debit:output_type -> ledger.wallet.v1.Transaction
+	1,  // 30: ledger.wallet.v1.WalletService.Transfer:output_type -> ledger.wallet.v1.Transaction
+	1,  // 31: ledger.wallet.v1.WalletService.GetTransaction:output_type -> ledger.wallet.v1.Transaction
+	13, // 32: ledger.wallet.v1.WalletService.ListTransactions:output_type -> ledger.wallet.v1.ListTransactionsResponse
+	2,  // 33: ledger.wallet.v1.WalletService.PlaceHold:output_type -> ledger.wallet.v1.Hold
+	16, // 34: ledger.wallet.v1.WalletService.CaptureHold:output_type -> ledger.wallet.v1.CaptureHoldResponse
+	2,  // 35: ledger.wallet.v1.WalletService.VoidHold:output_type -> ledger.wallet.v1.Hold
+	2,  // 36: ledger.wallet.v1.WalletService.GetHold:output_type -> ledger.wallet.v1.Hold
+	1,  // 37: ledger.wallet.v1.WalletService.ReverseTransaction:output_type -> ledger.wallet.v1.Transaction
+	3,  // 38: ledger.wallet.v1.WalletService.GetBalance:output_type -> ledger.wallet.v1.Balance
+	25, // [25:39] is the sub-list for method output_type
+	11, // [11:25] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_ledger_wallet_v1_wallet_proto_init() }
@@ -912,7 +1592,7 @@ func file_ledger_wallet_v1_wallet_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_ledger_wallet_v1_wallet_proto_rawDesc), len(file_ledger_wallet_v1_wallet_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,14 +19,20 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	WalletService_CreateWallet_FullMethodName     = "/ledger.wallet.v1.WalletService/CreateWallet"
-	WalletService_GetWallet_FullMethodName        = "/ledger.wallet.v1.WalletService/GetWallet"
-	WalletService_ListWallets_FullMethodName      = "/ledger.wallet.v1.WalletService/ListWallets"
-	WalletService_Credit_FullMethodName           = "/ledger.wallet.v1.WalletService/Credit"
-	WalletService_Debit_FullMethodName            = "/ledger.wallet.v1.WalletService/Debit"
-	WalletService_Transfer_FullMethodName         = "/ledger.wallet.v1.WalletService/Transfer"
-	WalletService_GetTransaction_FullMethodName   = "/ledger.wallet.v1.WalletService/GetTransaction"
-	WalletService_ListTransactions_FullMethodName = "/ledger.wallet.v1.WalletService/ListTransactions"
+	WalletService_CreateWallet_FullMethodName       = "/ledger.wallet.v1.WalletService/CreateWallet"
+	WalletService_GetWallet_FullMethodName          = "/ledger.wallet.v1.WalletService/GetWallet"
+	WalletService_ListWallets_FullMethodName        = "/ledger.wallet.v1.WalletService/ListWallets"
+	WalletService_Credit_FullMethodName             = "/ledger.wallet.v1.WalletService/Credit"
+	WalletService_Debit_FullMethodName              = "/ledger.wallet.v1.WalletService/Debit"
+	WalletService_Transfer_FullMethodName           = "/ledger.wallet.v1.WalletService/Transfer"
+	WalletService_GetTransaction_FullMethodName     = "/ledger.wallet.v1.WalletService/GetTransaction"
+	WalletService_ListTransactions_FullMethodName   = "/ledger.wallet.v1.WalletService/ListTransactions"
+	WalletService_PlaceHold_FullMethodName          = "/ledger.wallet.v1.WalletService/PlaceHold"
+	WalletService_CaptureHold_FullMethodName        = "/ledger.wallet.v1.WalletService/CaptureHold"
+	WalletService_VoidHold_FullMethodName           = "/ledger.wallet.v1.WalletService/VoidHold"
+	WalletService_GetHold_FullMethodName            = "/ledger.wallet.v1.WalletService/GetHold"
+	WalletService_ReverseTransaction_FullMethodName = "/ledger.wallet.v1.WalletService/ReverseTransaction"
+	WalletService_GetBalance_FullMethodName         = "/ledger.wallet.v1.WalletService/GetBalance"
 )
 
 // WalletServiceClient is the client API for WalletService service.
@@ -64,6 +70,26 @@ type WalletServiceClient interface {
 	// ListTransactions returns the transactions that touched a wallet,
 	// newest first, as seen from that wallet.
 	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
+	// PlaceHold reserves part of a wallet's available balance until the hold
+	// is captured, voided or expires. Fails with insufficient_funds when the
+	// available balance is short.
+	PlaceHold(ctx context.Context, in *PlaceHoldRequest, opts ...grpc.CallOption) (*Hold, error)
+	// CaptureHold posts all or part of an active hold to the clearing wallet
+	// or to another wallet; the uncaptured rest is released. A hold is
+	// captured at most once: later captures fail with hold_not_active.
+	CaptureHold(ctx context.Context, in *CaptureHoldRequest, opts ...grpc.CallOption) (*CaptureHoldResponse, error)
+	// VoidHold releases an active hold. Voiding a voided hold returns it
+	// unchanged; a captured or expired hold fails with hold_not_active.
+	VoidHold(ctx context.Context, in *VoidHoldRequest, opts ...grpc.CallOption) (*Hold, error)
+	// GetHold returns a hold of one of the caller's wallets.
+	GetHold(ctx context.Context, in *GetHoldRequest, opts ...grpc.CallOption) (*Hold, error)
+	// ReverseTransaction posts the opposite of all or part of a transaction.
+	// The reversals of a transaction never sum to more than its amount
+	// (reversal_exceeds_transaction). Only services may reverse.
+	ReverseTransaction(ctx context.Context, in *ReverseTransactionRequest, opts ...grpc.CallOption) (*Transaction, error)
+	// GetBalance returns a wallet's posted balance now or at a past time,
+	// summed from its postings.
+	GetBalance(ctx context.Context, in *GetBalanceRequest, opts ...grpc.CallOption) (*Balance, error)
 }
 
 type walletServiceClient struct {
@@ -154,6 +180,66 @@ func (c *walletServiceClient) ListTransactions(ctx context.Context, in *ListTran
 	return out, nil
 }
 
+func (c *walletServiceClient) PlaceHold(ctx context.Context, in *PlaceHoldRequest, opts ...grpc.CallOption) (*Hold, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Hold)
+	err := c.cc.Invoke(ctx, WalletService_PlaceHold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *walletServiceClient) CaptureHold(ctx context.Context, in *CaptureHoldRequest, opts ...grpc.CallOption) (*CaptureHoldResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CaptureHoldResponse)
+	err := c.cc.Invoke(ctx, WalletService_CaptureHold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *walletServiceClient) VoidHold(ctx context.Context, in *VoidHoldRequest, opts ...grpc.CallOption) (*Hold, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Hold)
+	err := c.cc.Invoke(ctx, WalletService_VoidHold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *walletServiceClient) GetHold(ctx context.Context, in *GetHoldRequest, opts ...grpc.CallOption) (*Hold, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Hold)
+	err := c.cc.Invoke(ctx, WalletService_GetHold_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *walletServiceClient) ReverseTransaction(ctx context.Context, in *ReverseTransactionRequest, opts ...grpc.CallOption) (*Transaction, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Transaction)
+	err := c.cc.Invoke(ctx, WalletService_ReverseTransaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *walletServiceClient) GetBalance(ctx context.Context, in *GetBalanceRequest, opts ...grpc.CallOption) (*Balance, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Balance)
+	err := c.cc.Invoke(ctx, WalletService_GetBalance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WalletServiceServer is the server API for WalletService service.
 // All implementations must embed UnimplementedWalletServiceServer
 // for forward compatibility.
@@ -189,6 +275,26 @@ type WalletServiceServer interface {
 	// ListTransactions returns the transactions that touched a wallet,
 	// newest first, as seen from that wallet.
 	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
+	// PlaceHold reserves part of a wallet's available balance until the hold
+	// is captured, voided or expires. Fails with insufficient_funds when the
+	// available balance is short.
+	PlaceHold(context.Context, *PlaceHoldRequest) (*Hold, error)
+	// CaptureHold posts all or part of an active hold to the clearing wallet
+	// or to another wallet; the uncaptured rest is released. A hold is
+	// captured at most once: later captures fail with hold_not_active.
+	CaptureHold(context.Context, *CaptureHoldRequest) (*CaptureHoldResponse, error)
+	// VoidHold releases an active hold. Voiding a voided hold returns it
+	// unchanged; a captured or expired hold fails with hold_not_active.
+	VoidHold(context.Context, *VoidHoldRequest) (*Hold, error)
+	// GetHold returns a hold of one of the caller's wallets.
+	GetHold(context.Context, *GetHoldRequest) (*Hold, error)
+	// ReverseTransaction posts the opposite of all or part of a transaction.
+	// The reversals of a transaction never sum to more than its amount
+	// (reversal_exceeds_transaction). Only services may reverse.
+	ReverseTransaction(context.Context, *ReverseTransactionRequest) (*Transaction, error)
+	// GetBalance returns a wallet's posted balance now or at a past time,
+	// summed from its postings.
+	GetBalance(context.Context, *GetBalanceRequest) (*Balance, error)
 	mustEmbedUnimplementedWalletServiceServer()
 }
 
@@ -222,6 +328,24 @@ func (UnimplementedWalletServiceServer) GetTransaction(context.Context, *GetTran
 }
 func (UnimplementedWalletServiceServer) ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListTransactions not implemented")
+}
+func (UnimplementedWalletServiceServer) PlaceHold(context.Context, *PlaceHoldRequest) (*Hold, error) {
+	return nil, status.Error(codes.Unimplemented, "method PlaceHold not implemented")
+}
+func (UnimplementedWalletServiceServer) CaptureHold(context.Context, *CaptureHoldRequest) (*CaptureHoldResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CaptureHold not implemented")
+}
+func (UnimplementedWalletServiceServer) VoidHold(context.Context, *VoidHoldRequest) (*Hold, error) {
+	return nil, status.Error(codes.Unimplemented, "method VoidHold not implemented")
+}
+func (UnimplementedWalletServiceServer) GetHold(context.Context, *GetHoldRequest) (*Hold, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetHold not implemented")
+}
+func (UnimplementedWalletServiceServer) ReverseTransaction(context.Context, *ReverseTransactionRequest) (*Transaction, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReverseTransaction not implemented")
+}
+func (UnimplementedWalletServiceServer) GetBalance(context.Context, *GetBalanceRequest) (*Balance, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBalance not implemented")
 }
 func (UnimplementedWalletServiceServer) mustEmbedUnimplementedWalletServiceServer() {}
 func (UnimplementedWalletServiceServer) testEmbeddedByValue()                       {}
@@ -388,6 +512,114 @@ func _WalletService_ListTransactions_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WalletService_PlaceHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PlaceHoldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletServiceServer).PlaceHold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletService_PlaceHold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletServiceServer).PlaceHold(ctx, req.(*PlaceHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WalletService_CaptureHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CaptureHoldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletServiceServer).CaptureHold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletService_CaptureHold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletServiceServer).CaptureHold(ctx, req.(*CaptureHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WalletService_VoidHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VoidHoldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletServiceServer).VoidHold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletService_VoidHold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletServiceServer).VoidHold(ctx, req.(*VoidHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WalletService_GetHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetHoldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletServiceServer).GetHold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletService_GetHold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletServiceServer).GetHold(ctx, req.(*GetHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WalletService_ReverseTransaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReverseTransactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletServiceServer).ReverseTransaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletService_ReverseTransaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletServiceServer).ReverseTransaction(ctx, req.(*ReverseTransactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WalletService_GetBalance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBalanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WalletServiceServer).GetBalance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WalletService_GetBalance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WalletServiceServer).GetBalance(ctx, req.(*GetBalanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WalletService_ServiceDesc is the grpc.ServiceDesc for WalletService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -426,6 +658,30 @@ var WalletService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListTransactions",
 			Handler:    _WalletService_ListTransactions_Handler,
+		},
+		{
+			MethodName: "PlaceHold",
+			Handler:    _WalletService_PlaceHold_Handler,
+		},
+		{
+			MethodName: "CaptureHold",
+			Handler:    _WalletService_CaptureHold_Handler,
+		},
+		{
+			MethodName: "VoidHold",
+			Handler:    _WalletService_VoidHold_Handler,
+		},
+		{
+			MethodName: "GetHold",
+			Handler:    _WalletService_GetHold_Handler,
+		},
+		{
+			MethodName: "ReverseTransaction",
+			Handler:    _WalletService_ReverseTransaction_Handler,
+		},
+		{
+			MethodName: "GetBalance",
+			Handler:    _WalletService_GetBalance_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
