@@ -52,7 +52,7 @@ check-generated: tools ## fail when proto/gen differs from what the protos gener
 
 .PHONY: build
 build: ## build every command into bin/
-	go build -o bin/ github.com/advancia-pay/ledger/services/wallet/cmd/... github.com/advancia-pay/ledger/gateway/cmd/...
+	go build -o bin/ github.com/advancia-pay/ledger/services/wallet/cmd/... github.com/advancia-pay/ledger/services/idempotency/cmd/... github.com/advancia-pay/ledger/gateway/cmd/...
 
 .PHONY: check-deps
 check-deps:
@@ -68,7 +68,7 @@ bench: check-deps ## run the benchmarks (see BENCHMARKS.md)
 	go test -run '^$$' -bench . -benchmem -count 1 github.com/advancia-pay/ledger/services/wallet/...
 
 .PHONY: run
-run: check-deps build ## migrate, start the wallet service and the gateway; Ctrl-C stops them
+run: check-deps build ## migrate, start every service and the gateway; Ctrl-C stops them
 	@deploy/local/run.sh
 
 .PHONY: token

@@ -61,7 +61,7 @@ func TestHoldsAndReversals(t *testing.T) {
 		t.Errorf("capture = %+v", captured)
 	}
 
-	resp = s.send(t, call{method: http.MethodPost, path: "/v1/holds/" + hold.ID + "/void", token: payer, idempotencyKey: "void-1"})
+	resp = s.send(t, call{method: http.MethodPost, path: "/v1/holds/" + hold.ID + "/void", token: service, idempotencyKey: "void-1"})
 	expectProblem(t, resp, http.StatusUnprocessableEntity, "hold_not_active")
 
 	resp = s.send(t, call{method: http.MethodGet, path: "/v1/holds/" + hold.ID, token: payer})

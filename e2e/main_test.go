@@ -15,6 +15,8 @@ import (
 const (
 	walletdPackage  = "github.com/advancia-pay/ledger/services/wallet/cmd/walletd"
 	gatewaydPackage = "github.com/advancia-pay/ledger/gateway/cmd/gatewayd"
+	// idempotencydPackage is built too, into idempotencydPath.
+	idempotencydPackage = "github.com/advancia-pay/ledger/services/idempotency/cmd/idempotencyd"
 
 	// buildTimeout bounds the race-enabled build of both binaries, which
 	// can take minutes when the build cache is cold.
@@ -25,6 +27,8 @@ const (
 var (
 	walletdPath  string
 	gatewaydPath string
+	// idempotencydPath is the idempotency service binary.
+	idempotencydPath string
 )
 
 // emptyDatabases clones an empty template: walletd applies its own
@@ -51,13 +55,14 @@ func run(m *testing.M) int {
 	}
 	walletdPath = filepath.Join(dir, "walletd")
 	gatewaydPath = filepath.Join(dir, "gatewayd")
+	idempotencydPath = filepath.Join(dir, "idempotencyd")
 
 	code := m.Run()
 	emptyDatabases.Close()
 	return code
 }
 
-// buildBinaries runs `go build -race` for walletd and gatewayd into dir.
+// buildBinaries runs `go build -race` for the three services into dir.
 func buildBinaries(dir string) error {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -67,10 +72,10 @@ func buildBinaries(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage)
+	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage, idempotencydPackage)
 	output, err := cmd.CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("build walletd and gatewayd (this needs the repository's go.work): %w\n%s", err, output)
+		return fmt.Errorf("build the services (this needs the repository's go.work): %w\n%s", err, output)
 	}
 	return nil
 }

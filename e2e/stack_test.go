@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -35,16 +36,22 @@ const (
 	requestTimeout = 15 * time.Second
 )
 
-// stack is one walletd and one gatewayd serving a test.
+// stack is one idempotencyd, walletd and gatewayd serving a test.
 type stack struct {
 	baseURL  string
 	settings auth.Settings
 	client   *http.Client
+	// idempotencyPrefix starts the stack's idempotency keys in Redis.
+	idempotencyPrefix string
+	// idempotency is the idempotency service process, which a test may stop.
+	idempotency *process
+	// walletGRPC and idempotencyGRPC are the services' gRPC addresses.
+	walletGRPC, idempotencyGRPC string
 }
 
-// startStack starts walletd on a new empty database, then gatewayd in front
-// of it, and waits until both report ready. t.Cleanup stops both with
-// SIGTERM and fails t unless each exits with status 0.
+// startStack starts idempotencyd and walletd on a new empty database, then
+// gatewayd in front of them, and waits until each reports ready. t.Cleanup
+// stops them with SIGTERM and fails t unless each exits with status 0.
 func startStack(t *testing.T) *stack {
 	t.Helper()
 
@@ -58,12 +65,24 @@ func startStack(t *testing.T) *stack {
 		"LOG_LEVEL=info",
 	}
 
+	idempotencyGRPC, idempotencyAdmin := freeAddr(t), freeAddr(t)
+	prefix := "e2e:" + hex.EncodeToString(randomSecret(t)[:8]) + ":idempotency:"
+	idempotency := startProcess(t, "idempotencyd", idempotencydPath, append(shared,
+		"IDEMPOTENCY_GRPC_ADDR="+idempotencyGRPC,
+		"IDEMPOTENCY_ADMIN_ADDR="+idempotencyAdmin,
+		"IDEMPOTENCY_DATABASE_URL="+databaseURL,
+		"IDEMPOTENCY_REDIS_ADDR="+redisAddr(),
+		"IDEMPOTENCY_REDIS_PREFIX="+prefix,
+	))
+	idempotency.waitReady(t, idempotencyAdmin)
+
 	walletGRPC, walletAdmin := freeAddr(t), freeAddr(t)
 	wallet := startProcess(t, "walletd", walletdPath, append(shared,
 		"WALLET_GRPC_ADDR="+walletGRPC,
 		"WALLET_ADMIN_ADDR="+walletAdmin,
 		"WALLET_DATABASE_URL="+databaseURL,
 		"WALLET_REDIS_ADDR="+redisAddr(),
+		"WALLET_IDEMPOTENCY_ADDR=dns:///"+idempotencyGRPC,
 	))
 	wallet.waitReady(t, walletAdmin)
 
@@ -78,7 +97,9 @@ func startStack(t *testing.T) *stack {
 	client := &http.Client{Timeout: requestTimeout}
 	t.Cleanup(client.CloseIdleConnections)
 
-	return &stack{baseURL: "http://" + gatewayHTTP, settings: settings, client: client}
+	return &stack{baseURL: "http://" + gatewayHTTP, settings: settings, client: client,
+		idempotencyPrefix: prefix, idempotency: idempotency,
+		walletGRPC: walletGRPC, idempotencyGRPC: idempotencyGRPC}
 }
 
 // redisAddr returns LEDGER_TEST_REDIS_ADDR, the variable pkg/redistest
@@ -127,6 +148,9 @@ type process struct {
 	// exited is closed once cmd.Wait has returned, after which
 	// cmd.ProcessState may be read.
 	exited chan struct{}
+	// stopped is set by the first stop, so that a test may stop a process
+	// before t.Cleanup does.
+	stopped atomic.Bool
 }
 
 // startProcess runs path with exactly env as its environment, so settings
@@ -214,6 +238,9 @@ func getText(client *http.Client, url string) (int, string, error) {
 // that. It fails t unless the process exits with status 0 on its own.
 func (p *process) stop(t *testing.T) {
 	t.Helper()
+	if p.stopped.Swap(true) {
+		return
+	}
 
 	select {
 	case <-p.exited:

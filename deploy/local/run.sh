@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the local stack in the foreground: creates the development database
-# if needed, starts walletd (which applies its migrations) and gatewayd on
-# 127.0.0.1, prints where to reach them, and stops both on Ctrl-C.
+# if needed, starts idempotencyd and walletd (each applies its migrations)
+# and gatewayd on 127.0.0.1, prints where to reach them, and stops them all
+# on Ctrl-C.
 # Called by `make run`, which builds bin/ first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/../.."
 : "${LEDGER_JWT_SECRET:?LEDGER_JWT_SECRET must be set (make run sets a development value)}"
 export LEDGER_JWT_SECRET
 export WALLET_DATABASE_URL="${WALLET_DATABASE_URL:-$LEDGER_DATABASE_URL}"
+export IDEMPOTENCY_DATABASE_URL="${IDEMPOTENCY_DATABASE_URL:-$LEDGER_DATABASE_URL}"
 
 create_database() {
 	local name admin
@@ -55,6 +57,10 @@ wait_ready() {
 create_database
 
 mkdir -p .run
+setsid bin/idempotencyd > >(trap '' INT TERM; exec tee .run/idempotency.log) 2>&1 &
+pids+=($!)
+wait_ready idempotency http://127.0.0.1:9193/readyz
+
 setsid bin/walletd > >(trap '' INT TERM; exec tee .run/wallet.log) 2>&1 &
 pids+=($!)
 wait_ready wallet http://127.0.0.1:9191/readyz
@@ -70,6 +76,7 @@ Advancia Pay Ledger is running (logs also in .run/):
   gateway admin    http://127.0.0.1:9190/healthz /readyz /metrics
   wallet gRPC      127.0.0.1:9091
   wallet admin     http://127.0.0.1:9191/healthz /readyz /metrics
+  idempotency gRPC 127.0.0.1:9093 (internal; admin on http://127.0.0.1:9193)
   database         $(sed -E 's|://([^:@/]*):[^@]*@|://\1:***@|' <<<"$WALLET_DATABASE_URL")
 Get a token with:  make -s token SUB=user-1   (ROLE=service to credit)
 Press Ctrl-C to stop.

@@ -67,8 +67,21 @@ func errorHandler(logger *slog.Logger) runtime.ErrorHandlerFunc {
 		if code == apperr.Internal {
 			logger.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "grpc_code", st.Code().String(), "error", st.Message())
 		}
+		if replayed(ctx) {
+			w.Header().Set("Idempotent-Replayed", "true")
+		}
 		writeProblem(w, r, code, detail, retryAfter)
 	}
+}
+
+// replayed reports whether the service marked its error response as the
+// replay of a stored outcome.
+func replayed(ctx context.Context) bool {
+	md, ok := runtime.ServerMetadataFromContext(ctx)
+	if !ok {
+		return false
+	}
+	return len(md.HeaderMD.Get("idempotent-replayed")) > 0 || len(md.TrailerMD.Get("idempotent-replayed")) > 0
 }
 
 // routingErrorHandler writes the problem response for unknown paths and

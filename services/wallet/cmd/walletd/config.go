@@ -18,6 +18,9 @@ type Config struct {
 	RedisPassword string        `env:"WALLET_REDIS_PASSWORD" secret:"true"`
 	RedisTimeout  time.Duration `env:"WALLET_REDIS_TIMEOUT" envDefault:"250ms"`
 	LockTTL       time.Duration `env:"WALLET_LOCK_TTL" envDefault:"5s"`
+	// IdempotencyAddr is the gRPC target of the idempotency service; empty
+	// runs without it (the ledger still applies each key once).
+	IdempotencyAddr string `env:"WALLET_IDEMPOTENCY_ADDR" envDefault:"dns:///127.0.0.1:9093"`
 	// HoldSweepInterval is how often expired holds are marked expired.
 	HoldSweepInterval time.Duration `env:"WALLET_HOLD_SWEEP_INTERVAL" envDefault:"30s"`
 	// VerifyInterval is how often the ledger invariants are checked; 0

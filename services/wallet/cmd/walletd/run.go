@@ -3,16 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/idempotency"
 	"github.com/advancia-pay/ledger/pkg/lock"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
+	idempotencyv1 "github.com/advancia-pay/ledger/proto/gen/ledger/idempotency/v1"
 	walletv1 "github.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1"
 	"github.com/advancia-pay/ledger/services/wallet/internal/grpcapi"
 	"github.com/advancia-pay/ledger/services/wallet/internal/ledger"
@@ -72,6 +76,16 @@ func run(ctx context.Context) error {
 	svc := ledger.NewService(store, locker, logger)
 	startJobs(ctx, cfg, store, logger)
 
+	interceptors := []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)}
+	if cfg.IdempotencyAddr != "" {
+		guard, closeGuard, err := idempotencyGuard(cfg, logger)
+		if err != nil {
+			return err
+		}
+		defer closeGuard()
+		interceptors = append(interceptors, guard)
+	}
+
 	return server.Run(ctx, server.Options{
 		Name:            "wallet",
 		GRPCAddr:        cfg.GRPCAddr,
@@ -90,6 +104,40 @@ func run(ctx context.Context) error {
 		Register: func(g *grpc.Server) {
 			walletv1.RegisterWalletServiceServer(g, grpcapi.NewServer(svc))
 		},
-		Interceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)},
+		Interceptors: interceptors,
 	})
+}
+
+// guardedMethods are the mutating calls that get the retry contract of the
+// idempotency service. CreateWallet is idempotent by itself.
+var guardedMethods = []string{
+	walletv1.WalletService_Credit_FullMethodName,
+	walletv1.WalletService_Debit_FullMethodName,
+	walletv1.WalletService_Transfer_FullMethodName,
+	walletv1.WalletService_PlaceHold_FullMethodName,
+	walletv1.WalletService_CaptureHold_FullMethodName,
+	walletv1.WalletService_VoidHold_FullMethodName,
+	walletv1.WalletService_ReverseTransaction_FullMethodName,
+}
+
+// idempotencyGuard connects to the idempotency service, authenticating as
+// the wallet service, and returns the interceptor that uses it.
+func idempotencyGuard(cfg Config, logger *slog.Logger) (grpc.UnaryServerInterceptor, func(), error) {
+	creds, err := auth.NewServiceToken(cfg.Settings(), "wallet")
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := grpc.NewClient(cfg.IdempotencyAddr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(creds),
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`))
+	if err != nil {
+		return nil, nil, fmt.Errorf("dial idempotency service %s: %w", cfg.IdempotencyAddr, err)
+	}
+	guard := idempotency.UnaryServerInterceptor(idempotency.Options{
+		Client:  idempotencyv1.NewIdempotencyServiceClient(conn),
+		Methods: guardedMethods,
+		Logger:  logger,
+	})
+	return guard, func() { conn.Close() }, nil
 }

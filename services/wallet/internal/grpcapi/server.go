@@ -4,7 +4,6 @@ package grpcapi
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"strconv"
 
@@ -15,18 +14,10 @@ import (
 
 	"github.com/advancia-pay/ledger/pkg/apperr"
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/idempotency"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	walletv1 "github.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1"
 	"github.com/advancia-pay/ledger/services/wallet/internal/ledger"
-)
-
-// Metadata keys of the wallet API.
-const (
-	// IdempotencyKeyHeader carries the key of a money-moving call.
-	IdempotencyKeyHeader = "idempotency-key"
-	// ReplayedHeader is set to "true" in the response header metadata when
-	// the call returned the original result of an earlier call.
-	ReplayedHeader = "idempotent-replayed"
 )
 
 // Server implements walletv1.WalletServiceServer. Every call expects the
@@ -134,7 +125,7 @@ func (s *Server) apply(ctx context.Context, req proto.Message, do func(context.C
 	if err != nil {
 		return ledger.Result{}, err
 	}
-	op.IdempotencyKey = firstValue(ctx, IdempotencyKeyHeader)
+	op.IdempotencyKey = firstValue(ctx, idempotency.KeyHeader)
 	op.RequestID = telemetry.RequestID(ctx)
 	if op.RequestHash, err = requestHash(ctx, req); err != nil {
 		return ledger.Result{}, err
@@ -147,24 +138,20 @@ func (s *Server) apply(ctx context.Context, req proto.Message, do func(context.C
 	if res.Replayed {
 		// A failure to set the header must not hide the result; the
 		// response body is the same either way.
-		_ = grpc.SetHeader(ctx, metadata.Pairs(ReplayedHeader, "true"))
+		_ = grpc.SetHeader(ctx, metadata.Pairs(idempotency.ReplayedHeader, "true"))
 	}
 	return res, nil
 }
 
-// requestHash fingerprints a call as SHA-256 over the full method name and
-// the deterministic protobuf encoding of the request.
+// requestHash fingerprints a call the same way the idempotency service
+// does, so that both reject a key reused for another request.
 func requestHash(ctx context.Context, req proto.Message) ([]byte, error) {
-	body, err := proto.MarshalOptions{Deterministic: true}.Marshal(req)
+	method, _ := grpc.Method(ctx)
+	hash, err := idempotency.Fingerprint(method, req)
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.InvalidRequest, "the request cannot be encoded")
 	}
-	method, _ := grpc.Method(ctx)
-	h := sha256.New()
-	h.Write([]byte(method))
-	h.Write([]byte{0})
-	h.Write(body)
-	return h.Sum(nil), nil
+	return hash, nil
 }
 
 func firstValue(ctx context.Context, key string) string {

@@ -36,8 +36,13 @@ func (s *Service) CaptureHold(ctx context.Context, caller auth.Identity, op Oper
 	return s.Move(ctx, caller, op)
 }
 
-// VoidHold releases hold op.HoldID.
+// VoidHold releases hold op.HoldID. Only services may void: a hold
+// guarantees funds to the party that will capture it, so the payer must
+// not be able to release it and spend the money.
 func (s *Service) VoidHold(ctx context.Context, caller auth.Identity, op Operation) (Result, error) {
+	if !caller.IsService() {
+		return Result{}, apperr.New(apperr.PermissionDenied, "only services may void holds")
+	}
 	h, err := s.authorizedHold(ctx, caller, op.HoldID)
 	if err != nil {
 		return Result{}, err

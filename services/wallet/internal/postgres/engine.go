@@ -169,6 +169,12 @@ func (b *batch) applyAll(ctx context.Context, ops []ledger.Operation, results []
 		return err
 	}
 	for i, op := range ops {
+		// Each operation gets its own time, so that the balance at one
+		// operation's time excludes the later operations of the batch.
+		if err := b.tx.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&b.now); err != nil {
+			return fmt.Errorf("read clock: %w", err)
+		}
+		b.now = b.now.UTC().Truncate(time.Microsecond)
 		sp, err := b.tx.Begin(ctx)
 		if err != nil {
 			return fmt.Errorf("begin savepoint: %w", err)

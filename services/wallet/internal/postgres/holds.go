@@ -14,12 +14,14 @@ import (
 	"github.com/advancia-pay/ledger/services/wallet/internal/ledger"
 )
 
-const holdColumns = `id, wallet_id, amount, captured_amount, currency, status, description,
-	expires_at, created_at, updated_at`
+// holdColumns selects a hold. An active hold past its expiry reads as
+// expired, by PostgreSQL's clock, which also decides captures.
+const holdColumns = `id, wallet_id, amount, captured_amount, currency,
+	CASE WHEN status = 'active' AND expires_at <= clock_timestamp() THEN 'expired' ELSE status END,
+	description, expires_at, created_at, updated_at`
 
-// scanHold reads holdColumns plus extra destinations. An active hold past
-// its expiry is reported as expired, as of now.
-func scanHold(row pgx.Row, now time.Time, extra ...any) (ledger.Hold, error) {
+// scanHold reads holdColumns plus extra destinations.
+func scanHold(row pgx.Row, extra ...any) (ledger.Hold, error) {
 	var h ledger.Hold
 	var id, walletID uuid.UUID
 	var expiresAt *time.Time
@@ -32,9 +34,6 @@ func scanHold(row pgx.Row, now time.Time, extra ...any) (ledger.Hold, error) {
 	h.CreatedAt, h.UpdatedAt = h.CreatedAt.UTC(), h.UpdatedAt.UTC()
 	if expiresAt != nil {
 		h.ExpiresAt = expiresAt.UTC()
-		if h.Status == ledger.HoldActive && !h.ExpiresAt.After(now) {
-			h.Status = ledger.HoldExpired
-		}
 	}
 	return h, nil
 }
@@ -64,7 +63,7 @@ func (b *batch) placeHold(ctx context.Context, q pgx.Tx, op ledger.Operation) (l
 		INSERT INTO holds (id, wallet_id, amount, captured_amount, currency, status, description, expires_at,
 			idempotency_key, request_hash, actor, request_id, created_at, updated_at)
 		VALUES ($1, $2, $3, 0, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $11)
-		ON CONFLICT (wallet_id, idempotency_key) DO NOTHING`,
+		ON CONFLICT (wallet_id, actor, idempotency_key) DO NOTHING`,
 		id, op.WalletID, op.Amount, w.currency, op.Description, expiresAt,
 		op.IdempotencyKey, op.RequestHash, op.Actor, op.RequestID, b.now)
 	if err != nil {
@@ -97,8 +96,8 @@ func (b *batch) placeHold(ctx context.Context, q pgx.Tx, op ledger.Operation) (l
 func (b *batch) replayHold(ctx context.Context, q pgx.Tx, op ledger.Operation) (ledger.Result, error) {
 	var hash []byte
 	row := q.QueryRow(ctx, `SELECT `+holdColumns+`, request_hash FROM holds
-		WHERE wallet_id = $1 AND idempotency_key = $2`, op.WalletID, op.IdempotencyKey)
-	h, err := scanHold(row, b.now, &hash)
+		WHERE wallet_id = $1 AND actor = $2 AND idempotency_key = $3`, op.WalletID, op.Actor, op.IdempotencyKey)
+	h, err := scanHold(row, &hash)
 	if err != nil {
 		return ledger.Result{}, fmt.Errorf("read replayed hold: %w", err)
 	}
@@ -112,7 +111,7 @@ func (b *batch) replayHold(ctx context.Context, q pgx.Tx, op ledger.Operation) (
 // locked wallet.
 func (b *batch) lockHold(ctx context.Context, q pgx.Tx, op ledger.Operation) (ledger.Hold, error) {
 	row := q.QueryRow(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = $1 FOR UPDATE`, op.HoldID)
-	h, err := scanHold(row, b.now)
+	h, err := scanHold(row)
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && h.WalletID != op.WalletID) {
 		return ledger.Hold{}, apperr.New(apperr.NotFound, "hold %s not found", op.HoldID)
 	}
@@ -190,7 +189,7 @@ func (b *batch) withHold(ctx context.Context, q pgx.Tx, res ledger.Result, holdI
 		return ledger.Result{}, err
 	}
 	row := q.QueryRow(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = $1`, holdID)
-	h, err := scanHold(row, b.now)
+	h, err := scanHold(row)
 	if err != nil {
 		return ledger.Result{}, fmt.Errorf("read captured hold: %w", err)
 	}
@@ -238,7 +237,7 @@ func (b *batch) audit(ctx context.Context, q pgx.Tx, op ledger.Operation, ev aud
 // GetHold returns a hold as it is now.
 func (s *Store) GetHold(ctx context.Context, id string) (ledger.Hold, error) {
 	row := s.pool.QueryRow(ctx, `SELECT `+holdColumns+` FROM holds WHERE id = $1`, id)
-	h, err := scanHold(row, time.Now())
+	h, err := scanHold(row)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ledger.Hold{}, apperr.New(apperr.NotFound, "hold %s not found", id)
 	}

@@ -79,7 +79,7 @@ func (b *batch) insertTransaction(ctx context.Context, q pgx.Tx, id uuid.UUID, o
 			idempotency_key, request_hash, description, actor, request_id, created_at,
 			hold_id, reverses_transaction_id)
 		VALUES ($1, $2, 'posted', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-		ON CONFLICT (wallet_id, idempotency_key) DO NOTHING`,
+		ON CONFLICT (wallet_id, actor, idempotency_key) DO NOTHING`,
 		id, op.Type, op.WalletID, nullable(op.ToWalletID), op.Amount, op.Currency,
 		op.IdempotencyKey, op.RequestHash, op.Description, op.Actor, op.RequestID, b.now,
 		nullable(op.HoldID), nullable(op.TransactionID))
@@ -97,12 +97,13 @@ func nullable(s string) *string {
 	return &s
 }
 
-// replay returns the transaction first written with op's idempotency key,
-// or idempotency_key_reused when that key came with another request.
+// replay returns the transaction that op's caller first wrote with op's
+// idempotency key, or idempotency_key_reused when that key came with
+// another request.
 func (b *batch) replay(ctx context.Context, q pgx.Tx, op ledger.Operation) (ledger.Result, error) {
 	row := q.QueryRow(ctx, `SELECT `+transactionColumns+`, t.request_hash
 		FROM transactions t JOIN postings p ON p.transaction_id = t.id AND p.wallet_id = t.wallet_id
-		WHERE t.wallet_id = $1 AND t.idempotency_key = $2`, op.WalletID, op.IdempotencyKey)
+		WHERE t.wallet_id = $1 AND t.actor = $2 AND t.idempotency_key = $3`, op.WalletID, op.Actor, op.IdempotencyKey)
 	var hash []byte
 	tx, err := scanTransaction(row, &hash)
 	if err != nil {

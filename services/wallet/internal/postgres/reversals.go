@@ -30,9 +30,10 @@ func (b *batch) reversible(ctx context.Context, q pgx.Tx, op ledger.Operation) (
 	var reversed int64
 	err := q.QueryRow(ctx, `SELECT t.type, t.amount,
 			(SELECT coalesce(sum(r.amount), 0) FROM transactions r
-			 WHERE r.reverses_transaction_id = t.id AND r.wallet_id = $2 AND r.idempotency_key <> $3)
+			 WHERE r.reverses_transaction_id = t.id
+			   AND NOT (r.wallet_id = $2 AND r.actor = $3 AND r.idempotency_key = $4))
 		FROM transactions t WHERE t.id = $1`,
-		op.TransactionID, op.WalletID, op.IdempotencyKey).Scan(&original.Type, &original.Amount, &reversed)
+		op.TransactionID, op.WalletID, op.Actor, op.IdempotencyKey).Scan(&original.Type, &original.Amount, &reversed)
 	if err != nil {
 		return ledger.Transaction{}, fmt.Errorf("read reversed transaction: %w", err)
 	}

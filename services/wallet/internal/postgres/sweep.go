@@ -32,17 +32,19 @@ func (s *Store) ExpireHolds(ctx context.Context, limit int) (int, error) {
 		return 0, translate(err, "find expired holds")
 	}
 
+	// One hold that fails must not keep the others from expiring.
 	expired := 0
+	var errs []error
 	for _, h := range due {
 		done, err := s.expireHold(ctx, h.HoldID, h.WalletID)
 		if err != nil {
-			return expired, fmt.Errorf("expire hold %s: %w", h.HoldID, err)
+			errs = append(errs, fmt.Errorf("expire hold %s: %w", h.HoldID, err))
 		}
 		if done {
 			expired++
 		}
 	}
-	return expired, nil
+	return expired, errors.Join(errs...)
 }
 
 // expireHold marks one hold expired unless it was captured or voided since

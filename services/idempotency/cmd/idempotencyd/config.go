@@ -1,0 +1,49 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+)
+
+// Config is idempotencyd's configuration, read from the environment.
+type Config struct {
+	GRPCAddr      string        `env:"IDEMPOTENCY_GRPC_ADDR" envDefault:"127.0.0.1:9093"`
+	AdminAddr     string        `env:"IDEMPOTENCY_ADMIN_ADDR" envDefault:"127.0.0.1:9193"`
+	DatabaseURL   string        `env:"IDEMPOTENCY_DATABASE_URL,required,notEmpty" secret:"true"`
+	Migrate       bool          `env:"IDEMPOTENCY_MIGRATE" envDefault:"true"`
+	RedisAddr     string        `env:"IDEMPOTENCY_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
+	RedisPassword string        `env:"IDEMPOTENCY_REDIS_PASSWORD" secret:"true"`
+	RedisTimeout  time.Duration `env:"IDEMPOTENCY_REDIS_TIMEOUT" envDefault:"250ms"`
+	RedisPrefix   string        `env:"IDEMPOTENCY_REDIS_PREFIX" envDefault:"idempotency:"`
+	// TTL is how long a record is kept and replayed.
+	TTL time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
+	// CleanupInterval is how often expired records are deleted.
+	CleanupInterval time.Duration `env:"IDEMPOTENCY_CLEANUP_INTERVAL" envDefault:"5m"`
+	auth.Config
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+// Validate reports every invalid setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.TTL < time.Minute {
+		errs = append(errs, fmt.Errorf("IDEMPOTENCY_TTL is %s, it must be at least 1m", c.TTL))
+	}
+	if c.CleanupInterval < time.Second {
+		errs = append(errs, fmt.Errorf("IDEMPOTENCY_CLEANUP_INTERVAL is %s, it must be at least 1s", c.CleanupInterval))
+	}
+	if c.RedisTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("IDEMPOTENCY_REDIS_TIMEOUT is %s, it must be positive", c.RedisTimeout))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT is %s, it must be positive", c.ShutdownTimeout))
+	}
+	if err := c.Settings().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
+	}
+	return errors.Join(errs...)
+}

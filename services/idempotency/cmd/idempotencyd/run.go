@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/server"
+	"github.com/advancia-pay/ledger/pkg/telemetry"
+	idempotencyv1 "github.com/advancia-pay/ledger/proto/gen/ledger/idempotency/v1"
+	"github.com/advancia-pay/ledger/services/idempotency/internal/grpcapi"
+	"github.com/advancia-pay/ledger/services/idempotency/internal/records"
+	"github.com/advancia-pay/ledger/services/idempotency/migrations"
+)
+
+// publicMethods need no bearer token: health checks and reflection.
+var publicMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
+
+// cleanupBatch bounds the rows one cleanup deletes; the next tick goes on.
+const cleanupBatch = 1000
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load[Config]()
+	if err != nil {
+		return err
+	}
+	logger, err := telemetry.NewLogger(os.Stdout, "idempotency", cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting", "config", config.Redacted(cfg))
+
+	metricsHandler, shutdownMetrics, err := telemetry.SetupMetrics("idempotency")
+	if err != nil {
+		return fmt.Errorf("set up metrics: %w", err)
+	}
+	defer shutdownMetrics(context.WithoutCancel(ctx))
+
+	if cfg.Migrate {
+		if err := migrations.Up(ctx, cfg.DatabaseURL); err != nil {
+			return fmt.Errorf("migrate database: %w", err)
+		}
+		logger.Info("migrations applied", "schema", migrations.Schema)
+	}
+	pool, err := newPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	rdb := redis.NewClient(&redis.Options{
+		Addr: cfg.RedisAddr, Password: cfg.RedisPassword,
+		DialTimeout: cfg.RedisTimeout, ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout,
+	})
+	defer rdb.Close()
+	verifier, err := auth.NewVerifier(cfg.Settings())
+	if err != nil {
+		return err
+	}
+
+	store := records.New(pool, rdb, records.Options{TTL: cfg.TTL, RedisPrefix: cfg.RedisPrefix, Logger: logger})
+	go cleanEvery(ctx, cfg.CleanupInterval, store, logger)
+
+	return server.Run(ctx, server.Options{
+		Name:            "idempotency",
+		GRPCAddr:        cfg.GRPCAddr,
+		AdminAddr:       cfg.AdminAddr,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          logger,
+		Metrics:         metricsHandler,
+		// PostgreSQL decides every claim; Redis is only a cache.
+		Ready: func(ctx context.Context) error {
+			if err := pool.Ping(ctx); err != nil {
+				return server.NotReady("postgresql", err)
+			}
+			return nil
+		},
+		Register: func(g *grpc.Server) {
+			idempotencyv1.RegisterIdempotencyServiceServer(g, grpcapi.NewServer(store))
+		},
+		Interceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)},
+	})
+}
+
+func newPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database URL: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = migrations.Schema
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// cleanEvery deletes expired records every interval until ctx is done.
+func cleanEvery(ctx context.Context, interval time.Duration, store *records.Store, logger *slog.Logger) {
+	ticker := time.NewTicker(interval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		n, err := store.DeleteExpired(ctx, cleanupBatch)
+		if err != nil && ctx.Err() == nil {
+			logger.ErrorContext(ctx, "cleanup of expired records failed", "error", err)
+		}
+		if n > 0 {
+			logger.InfoContext(ctx, "expired records deleted", "count", n)
+		}
+	}
+}
