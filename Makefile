@@ -52,7 +52,7 @@ check-generated: tools ## fail when proto/gen differs from what the protos gener
 
 .PHONY: build
 build: ## build every command into bin/
-	go build -o bin/ github.com/advancia-pay/ledger/services/wallet/cmd/... github.com/advancia-pay/ledger/services/idempotency/cmd/... github.com/advancia-pay/ledger/gateway/cmd/...
+	go build -o bin/ github.com/advancia-pay/ledger/services/wallet/cmd/... github.com/advancia-pay/ledger/services/idempotency/cmd/... github.com/advancia-pay/ledger/services/ratelimit/cmd/... github.com/advancia-pay/ledger/gateway/cmd/...
 
 .PHONY: check-deps
 check-deps:

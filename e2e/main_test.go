@@ -17,6 +17,8 @@ const (
 	gatewaydPackage = "github.com/advancia-pay/ledger/gateway/cmd/gatewayd"
 	// idempotencydPackage is built too, into idempotencydPath.
 	idempotencydPackage = "github.com/advancia-pay/ledger/services/idempotency/cmd/idempotencyd"
+	// ratelimitdPackage is built too, into ratelimitdPath.
+	ratelimitdPackage = "github.com/advancia-pay/ledger/services/ratelimit/cmd/ratelimitd"
 
 	// buildTimeout bounds the race-enabled build of both binaries, which
 	// can take minutes when the build cache is cold.
@@ -29,6 +31,8 @@ var (
 	gatewaydPath string
 	// idempotencydPath is the idempotency service binary.
 	idempotencydPath string
+	// ratelimitdPath is the rate limit service binary.
+	ratelimitdPath string
 )
 
 // emptyDatabases clones an empty template: walletd applies its own
@@ -56,13 +60,14 @@ func run(m *testing.M) int {
 	walletdPath = filepath.Join(dir, "walletd")
 	gatewaydPath = filepath.Join(dir, "gatewayd")
 	idempotencydPath = filepath.Join(dir, "idempotencyd")
+	ratelimitdPath = filepath.Join(dir, "ratelimitd")
 
 	code := m.Run()
 	emptyDatabases.Close()
 	return code
 }
 
-// buildBinaries runs `go build -race` for the three services into dir.
+// buildBinaries runs `go build -race` for the four services into dir.
 func buildBinaries(dir string) error {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -72,7 +77,7 @@ func buildBinaries(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage, idempotencydPackage)
+	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage, idempotencydPackage, ratelimitdPackage)
 	output, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("build the services (this needs the repository's go.work): %w\n%s", err, output)

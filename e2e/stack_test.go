@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,13 +48,41 @@ type stack struct {
 	idempotency *process
 	// walletGRPC and idempotencyGRPC are the services' gRPC addresses.
 	walletGRPC, idempotencyGRPC string
+	// ratelimit is the rate limit service, and policyFile its policy.
+	ratelimit  *process
+	policyFile string
+}
+
+// generousPolicy keeps the rate limiter out of the way of tests that are
+// about something else; it still sends every request through it.
+const generousPolicy = `domain: gateway
+tiers:
+  - {name: api, route_class: api, key_by: [client, ip], limit: 100000, window: 1s, on_redis_failure: open}
+  - {name: payments, route_class: payments, key_by: [client], limit: 100000, window: 1m, on_redis_failure: closed}
+  - {name: auth-failures, route_class: auth_failure, key_by: [ip], limit: 100000, window: 15m, on_redis_failure: closed}
+`
+
+// stackOption changes how startStack starts the services.
+type stackOption func(*stackConfig)
+
+type stackConfig struct {
+	policy string
+}
+
+// withPolicy starts ratelimitd with the given policy file content.
+func withPolicy(yaml string) stackOption {
+	return func(c *stackConfig) { c.policy = yaml }
 }
 
 // startStack starts idempotencyd and walletd on a new empty database, then
 // gatewayd in front of them, and waits until each reports ready. t.Cleanup
 // stops them with SIGTERM and fails t unless each exits with status 0.
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T, options ...stackOption) *stack {
 	t.Helper()
+	cfg := stackConfig{policy: generousPolicy}
+	for _, o := range options {
+		o(&cfg)
+	}
 
 	databaseURL := emptyDatabases.NewDatabase(t)
 	settings := auth.Settings{Secret: randomSecret(t), Issuer: jwtIssuer, Audience: jwtAudience}
@@ -86,11 +115,26 @@ func startStack(t *testing.T) *stack {
 	))
 	wallet.waitReady(t, walletAdmin)
 
+	policyFile := filepath.Join(t.TempDir(), "policies.yaml")
+	if err := os.WriteFile(policyFile, []byte(cfg.policy), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ratelimitGRPC, ratelimitAdmin := freeAddr(t), freeAddr(t)
+	ratelimit := startProcess(t, "ratelimitd", ratelimitdPath, append(shared,
+		"RATELIMIT_GRPC_ADDR="+ratelimitGRPC,
+		"RATELIMIT_ADMIN_ADDR="+ratelimitAdmin,
+		"RATELIMIT_POLICY_FILE="+policyFile,
+		"RATELIMIT_REDIS_ADDR="+redisAddr(),
+		"RATELIMIT_REDIS_PREFIX="+strings.Replace(prefix, ":idempotency:", ":ratelimit:", 1),
+	))
+	ratelimit.waitReady(t, ratelimitAdmin)
+
 	gatewayHTTP, gatewayAdmin := freeAddr(t), freeAddr(t)
 	gateway := startProcess(t, "gatewayd", gatewaydPath, append(shared,
 		"GATEWAY_HTTP_ADDR="+gatewayHTTP,
 		"GATEWAY_ADMIN_ADDR="+gatewayAdmin,
 		"GATEWAY_WALLET_ADDR=dns:///"+walletGRPC,
+		"GATEWAY_RATELIMIT_ADDR=dns:///"+ratelimitGRPC,
 	))
 	gateway.waitReady(t, gatewayAdmin)
 
@@ -99,7 +143,8 @@ func startStack(t *testing.T) *stack {
 
 	return &stack{baseURL: "http://" + gatewayHTTP, settings: settings, client: client,
 		idempotencyPrefix: prefix, idempotency: idempotency,
-		walletGRPC: walletGRPC, idempotencyGRPC: idempotencyGRPC}
+		walletGRPC: walletGRPC, idempotencyGRPC: idempotencyGRPC,
+		ratelimit: ratelimit, policyFile: policyFile}
 }
 
 // redisAddr returns LEDGER_TEST_REDIS_ADDR, the variable pkg/redistest

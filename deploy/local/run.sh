@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the local stack in the foreground: creates the development database
-# if needed, starts idempotencyd and walletd (each applies its migrations)
-# and gatewayd on 127.0.0.1, prints where to reach them, and stops them all
+# if needed, starts idempotencyd, ratelimitd and walletd (the database
+# services apply their migrations) and gatewayd on 127.0.0.1, prints where to reach them, and stops them all
 # on Ctrl-C.
 # Called by `make run`, which builds bin/ first.
 set -euo pipefail
@@ -61,6 +61,10 @@ setsid bin/idempotencyd > >(trap '' INT TERM; exec tee .run/idempotency.log) 2>&
 pids+=($!)
 wait_ready idempotency http://127.0.0.1:9193/readyz
 
+setsid bin/ratelimitd > >(trap '' INT TERM; exec tee .run/ratelimit.log) 2>&1 &
+pids+=($!)
+wait_ready ratelimit http://127.0.0.1:9194/readyz
+
 setsid bin/walletd > >(trap '' INT TERM; exec tee .run/wallet.log) 2>&1 &
 pids+=($!)
 wait_ready wallet http://127.0.0.1:9191/readyz
@@ -77,6 +81,8 @@ Advancia Pay Ledger is running (logs also in .run/):
   wallet gRPC      127.0.0.1:9091
   wallet admin     http://127.0.0.1:9191/healthz /readyz /metrics
   idempotency gRPC 127.0.0.1:9093 (internal; admin on http://127.0.0.1:9193)
+  ratelimit gRPC   127.0.0.1:9094 (internal; admin on http://127.0.0.1:9194;
+                   policy deploy/ratelimit/policies.yaml, reload: kill -HUP <pid>)
   database         $(sed -E 's|://([^:@/]*):[^@]*@|://\1:***@|' <<<"$WALLET_DATABASE_URL")
 Get a token with:  make -s token SUB=user-1   (ROLE=service to credit)
 Press Ctrl-C to stop.

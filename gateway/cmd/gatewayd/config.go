@@ -16,7 +16,12 @@ type Config struct {
 	// every address the name resolves to.
 	WalletAddr     string        `env:"GATEWAY_WALLET_ADDR" envDefault:"dns:///127.0.0.1:9091"`
 	RequestTimeout time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"10s"`
-	MaxBodyBytes   int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	// RateLimitAddr is the gRPC target of the rate limit service; empty
+	// turns throttling off.
+	RateLimitAddr    string        `env:"GATEWAY_RATELIMIT_ADDR" envDefault:"dns:///127.0.0.1:9094"`
+	RateLimitDomain  string        `env:"GATEWAY_RATELIMIT_DOMAIN" envDefault:"gateway"`
+	RateLimitTimeout time.Duration `env:"GATEWAY_RATELIMIT_TIMEOUT" envDefault:"100ms"`
+	MaxBodyBytes     int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
 	auth.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
@@ -27,6 +32,9 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.RequestTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("GATEWAY_REQUEST_TIMEOUT is %s, it must be positive", c.RequestTimeout))
+	}
+	if c.RateLimitTimeout <= 0 || c.RateLimitTimeout > time.Second {
+		errs = append(errs, fmt.Errorf("GATEWAY_RATELIMIT_TIMEOUT is %s, it must be between 0 and 1s", c.RateLimitTimeout))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("GATEWAY_MAX_BODY_BYTES is %d, it must be at least 1024", c.MaxBodyBytes))

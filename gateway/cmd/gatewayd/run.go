@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -16,6 +15,7 @@ import (
 	"github.com/advancia-pay/ledger/pkg/config"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
+	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
 )
 
 // serviceConfig spreads calls over every resolved address and skips
@@ -30,15 +30,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, err := telemetry.NewLogger(os.Stdout, "gateway", cfg.LogLevel)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("gateway", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
-	}
-	logger.Info("starting", "config", config.Redacted(cfg))
-
-	metricsHandler, shutdownMetrics, err := telemetry.SetupMetrics("gateway")
-	if err != nil {
-		return fmt.Errorf("set up metrics: %w", err)
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
@@ -54,13 +48,24 @@ func run(ctx context.Context) error {
 	}
 	defer walletConn.Close()
 
-	handler, err := rest.NewHandler(ctx, rest.Options{
-		Verifier:       verifier,
-		WalletConn:     walletConn,
-		Logger:         logger,
-		MaxBodyBytes:   cfg.MaxBodyBytes,
-		RequestTimeout: cfg.RequestTimeout,
-	})
+	opts := rest.Options{
+		Verifier:         verifier,
+		WalletConn:       walletConn,
+		Logger:           logger,
+		MaxBodyBytes:     cfg.MaxBodyBytes,
+		RequestTimeout:   cfg.RequestTimeout,
+		RateLimitDomain:  cfg.RateLimitDomain,
+		RateLimitTimeout: cfg.RateLimitTimeout,
+	}
+	if cfg.RateLimitAddr != "" {
+		conn, err := dialService(cfg, cfg.RateLimitAddr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		opts.RateLimit = ratelimitv1.NewRateLimitServiceClient(conn)
+	}
+	handler, err := rest.NewHandler(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("build REST handler: %w", err)
 	}
@@ -86,4 +91,21 @@ func run(ctx context.Context) error {
 		return server.ServeHTTP(ctx, "gateway-admin", cfg.AdminAddr, admin, cfg.ShutdownTimeout, logger, nil)
 	})
 	return group.Wait()
+}
+
+// dialService connects to an internal service as the gateway, with a
+// self-signed service token.
+func dialService(cfg Config, target string) (*grpc.ClientConn, error) {
+	creds, err := auth.NewServiceToken(cfg.Settings(), "gateway")
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(target,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(creds),
+		grpc.WithDefaultServiceConfig(serviceConfig))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", target, err)
+	}
+	return conn, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	"github.com/advancia-pay/ledger/proto"
+	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
 	walletv1 "github.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1"
 )
 
@@ -30,6 +31,11 @@ type Options struct {
 	MaxBodyBytes int64
 	// RequestTimeout bounds each call to a service.
 	RequestTimeout time.Duration
+	// RateLimit, when set, throttles every /v1 request through the rate
+	// limit service, in RateLimitDomain, waiting at most RateLimitTimeout.
+	RateLimit        ratelimitv1.RateLimitServiceClient
+	RateLimitDomain  string
+	RateLimitTimeout time.Duration
 }
 
 // NewHandler returns the gateway's public HTTP handler: the REST routes
@@ -57,8 +63,13 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 
 	root := http.NewServeMux()
 	root.HandleFunc("GET /openapi.json", serveOpenAPI)
-	api := validateIdempotencyKey(validateBody(withTimeout(opts.RequestTimeout, mux)))
-	root.Handle("/v1/", authenticate(opts.Verifier, api))
+	var api http.Handler = validateIdempotencyKey(validateBody(withTimeout(opts.RequestTimeout, mux)))
+	var th *throttle
+	if opts.RateLimit != nil {
+		th = &throttle{client: opts.RateLimit, domain: opts.RateLimitDomain, timeout: opts.RateLimitTimeout, logger: opts.Logger}
+		api = th.limit(api)
+	}
+	root.Handle("/v1/", authenticate(opts.Verifier, th, api))
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		routingErrorHandler(r.Context(), nil, nil, w, r, http.StatusNotFound)
 	})

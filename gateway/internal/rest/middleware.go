@@ -51,25 +51,34 @@ func limitBody(limit int64, next http.Handler) http.Handler {
 	})
 }
 
-// authenticate verifies the bearer token before any service is called. The
-// token travels on unchanged in the authorization metadata, and each
-// service verifies it again.
-func authenticate(v *auth.Verifier, next http.Handler) http.Handler {
+// authenticate verifies the bearer token before any service is called and
+// stores the identity in the request context. The token travels on
+// unchanged in the authorization metadata, and each service verifies it
+// again. Failed attempts are counted per IP when th is set, and a caller
+// over that limit gets 429 instead of 401.
+func authenticate(v *auth.Verifier, th *throttle, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		values := r.Header.Values("Authorization")
 		if len(values) != 1 || auth.BearerToken(values[0]) == "" {
-			unauthenticated(w, r, "a bearer token is required in the Authorization header")
+			unauthenticated(w, r, th, "a bearer token is required in the Authorization header")
 			return
 		}
-		if _, err := v.Verify(auth.BearerToken(values[0])); err != nil {
-			unauthenticated(w, r, "the bearer token is invalid or expired")
+		id, err := v.Verify(auth.BearerToken(values[0]))
+		if err != nil {
+			unauthenticated(w, r, th, "the bearer token is invalid or expired")
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(auth.WithIdentity(r.Context(), id)))
 	})
 }
 
-func unauthenticated(w http.ResponseWriter, r *http.Request, detail string) {
+func unauthenticated(w http.ResponseWriter, r *http.Request, th *throttle, detail string) {
+	if th != nil {
+		if over, wait := th.failedAuthentication(r); over {
+			writeProblem(w, r, apperr.RateLimited, "too many failed authentication attempts; retry after the Retry-After delay", wait)
+			return
+		}
+	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="advancia-ledger"`)
 	writeProblem(w, r, apperr.Unauthenticated, detail, 0)
 }

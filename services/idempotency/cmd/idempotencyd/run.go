@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -32,15 +31,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, err := telemetry.NewLogger(os.Stdout, "idempotency", cfg.LogLevel)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("idempotency", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
-	}
-	logger.Info("starting", "config", config.Redacted(cfg))
-
-	metricsHandler, shutdownMetrics, err := telemetry.SetupMetrics("idempotency")
-	if err != nil {
-		return fmt.Errorf("set up metrics: %w", err)
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
@@ -32,15 +31,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, err := telemetry.NewLogger(os.Stdout, "wallet", cfg.LogLevel)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("wallet", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
-	}
-	logger.Info("starting", "config", config.Redacted(cfg))
-
-	metricsHandler, shutdownMetrics, err := telemetry.SetupMetrics("wallet")
-	if err != nil {
-		return fmt.Errorf("set up metrics: %w", err)
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+)
+
+// Config is ratelimitd's configuration, read from the environment.
+type Config struct {
+	GRPCAddr   string `env:"RATELIMIT_GRPC_ADDR" envDefault:"127.0.0.1:9094"`
+	AdminAddr  string `env:"RATELIMIT_ADMIN_ADDR" envDefault:"127.0.0.1:9194"`
+	PolicyFile string `env:"RATELIMIT_POLICY_FILE" envDefault:"deploy/ratelimit/policies.yaml"`
+	RedisAddr  string `env:"RATELIMIT_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
+	// RedisPassword is sent with every Redis connection.
+	RedisPassword string `env:"RATELIMIT_REDIS_PASSWORD" secret:"true"`
+	RedisPrefix   string `env:"RATELIMIT_REDIS_PREFIX" envDefault:"ratelimit:"`
+	// Timeout bounds the Redis round trip; past it, each tier's failure
+	// mode decides.
+	Timeout time.Duration `env:"RATELIMIT_TIMEOUT" envDefault:"50ms"`
+	auth.Config
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+// Validate reports every invalid setting at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.Timeout <= 0 || c.Timeout > time.Second {
+		errs = append(errs, fmt.Errorf("RATELIMIT_TIMEOUT is %s, it must be between 0 and 1s", c.Timeout))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT is %s, it must be positive", c.ShutdownTimeout))
+	}
+	if err := c.Settings().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+	"google.golang.org/grpc"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/server"
+	"github.com/advancia-pay/ledger/pkg/telemetry"
+	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
+	"github.com/advancia-pay/ledger/services/ratelimit/internal/grpcapi"
+	"github.com/advancia-pay/ledger/services/ratelimit/internal/limiter"
+	"github.com/advancia-pay/ledger/services/ratelimit/internal/policy"
+)
+
+// publicMethods need no bearer token: health checks and reflection.
+var publicMethods = []string{"/grpc.health.v1.Health/", "/grpc.reflection."}
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load[Config]()
+	if err != nil {
+		return err
+	}
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("ratelimit", cfg.LogLevel, cfg)
+	if err != nil {
+		return err
+	}
+	defer shutdownMetrics(context.WithoutCancel(ctx))
+
+	p, err := policy.Load(cfg.PolicyFile)
+	if err != nil {
+		return err
+	}
+	logger.Info("policy loaded", "file", cfg.PolicyFile, "domain", p.Domain, "tiers", len(p.Tiers))
+
+	rdb := redis.NewClient(&redis.Options{
+		Addr: cfg.RedisAddr, Password: cfg.RedisPassword,
+		DialTimeout: cfg.Timeout, ReadTimeout: cfg.Timeout, WriteTimeout: cfg.Timeout,
+		ContextTimeoutEnabled: true,
+		// A retry would exceed the decision timeout; the failure mode
+		// decides instead.
+		MaxRetries: -1,
+	})
+	defer rdb.Close()
+	verifier, err := auth.NewVerifier(cfg.Settings())
+	if err != nil {
+		return err
+	}
+
+	l := limiter.New(rdb, p, limiter.Options{Prefix: cfg.RedisPrefix, Timeout: cfg.Timeout, Logger: logger})
+	go reloadOnHangup(ctx, cfg.PolicyFile, l, logger)
+
+	return server.Run(ctx, server.Options{
+		Name:            "ratelimit",
+		GRPCAddr:        cfg.GRPCAddr,
+		AdminAddr:       cfg.AdminAddr,
+		ShutdownTimeout: cfg.ShutdownTimeout,
+		Logger:          logger,
+		Metrics:         metricsHandler,
+		// Without Redis the service still decides, by failure mode, so it
+		// stays ready.
+		Register: func(g *grpc.Server) {
+			ratelimitv1.RegisterRateLimitServiceServer(g, grpcapi.NewServer(l))
+		},
+		Interceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)},
+	})
+}
+
+// reloadOnHangup loads the policy file again on every SIGHUP. A file that
+// fails to load or validate is reported and the current policy stays.
+func reloadOnHangup(ctx context.Context, path string, l *limiter.Limiter, logger *slog.Logger) {
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	defer signal.Stop(hangups)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hangups:
+		}
+		p, err := policy.Load(path)
+		if err != nil {
+			logger.Error("policy reload failed, keeping the current policy", "file", path, "error", err)
+			continue
+		}
+		l.SetPolicy(p)
+		logger.Info("policy reloaded", "file", path, "domain", p.Domain, "tiers", len(p.Tiers))
+	}
+}
