@@ -8,9 +8,11 @@ BUF_VERSION                := v1.75.0
 PROTOC_GEN_GO_VERSION      := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.2
 GRPC_GATEWAY_VERSION       := v2.34.0
+STRIPE_MOCK_VERSION        := v0.183.0
 
 TOOLS := $(CURDIR)/.bin
 export PATH := $(TOOLS):$(PATH)
+export STRIPE_MOCK_BIN := $(TOOLS)/stripe-mock
 
 # Development defaults; every one can be overridden from the environment.
 export LEDGER_JWT_SECRET ?= dev-only-jwt-secret-do-not-use-in-production
@@ -33,9 +35,11 @@ $(TOOLS)/protoc-gen-grpc-gateway:
 	GOBIN=$(TOOLS) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway@$(GRPC_GATEWAY_VERSION)
 $(TOOLS)/protoc-gen-openapiv2:
 	GOBIN=$(TOOLS) go install github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2@$(GRPC_GATEWAY_VERSION)
+$(TOOLS)/stripe-mock:
+	GOBIN=$(TOOLS) go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
 
 .PHONY: tools
-tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway $(TOOLS)/protoc-gen-openapiv2 ## build the pinned code generators into .bin
+tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway $(TOOLS)/protoc-gen-openapiv2 $(TOOLS)/stripe-mock ## build the pinned code generators and stripe-mock into .bin
 
 .PHONY: generate
 generate: tools ## regenerate proto/gen from proto/
@@ -52,14 +56,14 @@ check-generated: tools ## fail when proto/gen differs from what the protos gener
 
 .PHONY: build
 build: ## build every command into bin/
-	go build -o bin/ github.com/advancia-pay/ledger/services/wallet/cmd/... github.com/advancia-pay/ledger/services/idempotency/cmd/... github.com/advancia-pay/ledger/services/ratelimit/cmd/... github.com/advancia-pay/ledger/gateway/cmd/...
+	go build -o bin/ github.com/advancia-pay/ledger/services/wallet/cmd/... github.com/advancia-pay/ledger/services/idempotency/cmd/... github.com/advancia-pay/ledger/services/ratelimit/cmd/... github.com/advancia-pay/ledger/services/payment/cmd/... github.com/advancia-pay/ledger/gateway/cmd/...
 
 .PHONY: check-deps
 check-deps:
 	@deploy/local/check-deps.sh
 
 .PHONY: test
-test: check-deps check-generated ## vet and test everything against the local PostgreSQL and Redis, with -race
+test: check-deps check-generated $(TOOLS)/stripe-mock ## vet and test everything against the local PostgreSQL and Redis, with -race
 	go vet $(PACKAGES)
 	go test -race -count=1 -timeout 15m $(PACKAGES)
 
@@ -68,7 +72,7 @@ bench: check-deps ## run the benchmarks (see BENCHMARKS.md)
 	go test -run '^$$' -bench . -benchmem -count 1 github.com/advancia-pay/ledger/services/wallet/...
 
 .PHONY: run
-run: check-deps build ## migrate, start every service and the gateway; Ctrl-C stops them
+run: check-deps build $(TOOLS)/stripe-mock ## migrate, start every service and the gateway; Ctrl-C stops them
 	@deploy/local/run.sh
 
 .PHONY: token

@@ -80,7 +80,11 @@ type response struct {
 
 // describe returns the status and body for failure messages.
 func (r response) describe() string {
-	return http.StatusText(r.status) + " (" + r.header.Get("Content-Type") + "): " + strings.TrimSpace(string(r.body))
+	described := http.StatusText(r.status) + " (" + r.header.Get("Content-Type") + "): " + strings.TrimSpace(string(r.body))
+	if policy := r.header.Get("RateLimit-Policy"); policy != "" {
+		described += " [RateLimit-Policy: " + policy + "; RateLimit: " + r.header.Get("RateLimit") + "]"
+	}
+	return described
 }
 
 // call is one REST request. An empty token sends no Authorization header,

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/advancia-pay/ledger/pkg v0.0.0-00010101000000-000000000000
 	github.com/redis/go-redis/v9 v9.23.0
+	github.com/stripe/stripe-go/v76 v76.25.0
 )
 
 require (

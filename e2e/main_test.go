@@ -19,6 +19,8 @@ const (
 	idempotencydPackage = "github.com/advancia-pay/ledger/services/idempotency/cmd/idempotencyd"
 	// ratelimitdPackage is built too, into ratelimitdPath.
 	ratelimitdPackage = "github.com/advancia-pay/ledger/services/ratelimit/cmd/ratelimitd"
+	// paymentdPackage is built too, into paymentdPath.
+	paymentdPackage = "github.com/advancia-pay/ledger/services/payment/cmd/paymentd"
 
 	// buildTimeout bounds the race-enabled build of both binaries, which
 	// can take minutes when the build cache is cold.
@@ -33,6 +35,8 @@ var (
 	idempotencydPath string
 	// ratelimitdPath is the rate limit service binary.
 	ratelimitdPath string
+	// paymentdPath is the payment service binary.
+	paymentdPath string
 )
 
 // emptyDatabases clones an empty template: walletd applies its own
@@ -61,13 +65,14 @@ func run(m *testing.M) int {
 	gatewaydPath = filepath.Join(dir, "gatewayd")
 	idempotencydPath = filepath.Join(dir, "idempotencyd")
 	ratelimitdPath = filepath.Join(dir, "ratelimitd")
+	paymentdPath = filepath.Join(dir, "paymentd")
 
 	code := m.Run()
 	emptyDatabases.Close()
 	return code
 }
 
-// buildBinaries runs `go build -race` for the four services into dir.
+// buildBinaries runs `go build -race` for the services into dir.
 func buildBinaries(dir string) error {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -77,7 +82,7 @@ func buildBinaries(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage, idempotencydPackage, ratelimitdPackage)
+	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage, idempotencydPackage, ratelimitdPackage, paymentdPackage)
 	output, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("build the services (this needs the repository's go.work): %w\n%s", err, output)

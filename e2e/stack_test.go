@@ -67,7 +67,17 @@ type stackOption func(*stackConfig)
 
 type stackConfig struct {
 	policy string
+	// stripeURL, when set, starts paymentd against that Stripe API.
+	stripeURL string
 }
+
+// withPayments starts paymentd against the Stripe API at stripeURL.
+func withPayments(stripeURL string) stackOption {
+	return func(c *stackConfig) { c.stripeURL = stripeURL }
+}
+
+// stripeWebhookSecret is the endpoint secret paymentd gets in tests.
+const stripeWebhookSecret = "whsec_e2e_secret"
 
 // withPolicy starts ratelimitd with the given policy file content.
 func withPolicy(yaml string) stackOption {
@@ -129,8 +139,28 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	))
 	ratelimit.waitReady(t, ratelimitAdmin)
 
+	paymentGRPC := ""
+	if cfg.stripeURL != "" {
+		var paymentAdmin string
+		paymentGRPC, paymentAdmin = freeAddr(t), freeAddr(t)
+		payment := startProcess(t, "paymentd", paymentdPath, append(shared,
+			"PAYMENT_GRPC_ADDR="+paymentGRPC,
+			"PAYMENT_ADMIN_ADDR="+paymentAdmin,
+			"PAYMENT_DATABASE_URL="+databaseURL,
+			"PAYMENT_WALLET_ADDR=dns:///"+walletGRPC,
+			"PAYMENT_IDEMPOTENCY_ADDR=dns:///"+idempotencyGRPC,
+			"PAYMENT_RELAY_INTERVAL=200ms",
+			"STRIPE_API_URL="+cfg.stripeURL,
+			"STRIPE_API_KEY=sk_test_e2e",
+			"STRIPE_WEBHOOK_SECRET="+stripeWebhookSecret,
+		))
+		payment.waitReady(t, paymentAdmin)
+		paymentGRPC = "dns:///" + paymentGRPC
+	}
+
 	gatewayHTTP, gatewayAdmin := freeAddr(t), freeAddr(t)
 	gateway := startProcess(t, "gatewayd", gatewaydPath, append(shared,
+		"GATEWAY_PAYMENT_ADDR="+paymentGRPC,
 		"GATEWAY_HTTP_ADDR="+gatewayHTTP,
 		"GATEWAY_ADMIN_ADDR="+gatewayAdmin,
 		"GATEWAY_WALLET_ADDR=dns:///"+walletGRPC,
@@ -170,19 +200,32 @@ func randomSecret(t *testing.T) []byte {
 // freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
 // NOTE: another process may take the port between Close and the child's
 // listen. The child then exits with an error and waitReady fails the test.
+//
+// An address is never handed out twice in one test process: a port freed
+// by a stopped service could otherwise go to another stack, whose clients
+// would then reach the wrong stack's server.
 func freeAddr(t *testing.T) string {
 	t.Helper()
 
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("pick a free port: %v", err)
+	for range 100 {
+		listener, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("pick a free port: %v", err)
+		}
+		addr := listener.Addr().String()
+		if err := listener.Close(); err != nil {
+			t.Fatalf("close listener on %s: %v", addr, err)
+		}
+		if _, taken := handedOut.LoadOrStore(addr, true); !taken {
+			return addr
+		}
 	}
-	addr := listener.Addr().String()
-	if err := listener.Close(); err != nil {
-		t.Fatalf("close listener on %s: %v", addr, err)
-	}
-	return addr
+	t.Fatal("no unused loopback port found in 100 tries")
+	return ""
 }
+
+// handedOut holds every address freeAddr has returned.
+var handedOut sync.Map
 
 // process is a child process whose combined stdout and stderr are kept in
 // memory and logged when the test fails.

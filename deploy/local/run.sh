@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the local stack in the foreground: creates the development database
-# if needed, starts idempotencyd, ratelimitd and walletd (the database
-# services apply their migrations) and gatewayd on 127.0.0.1, prints where to reach them, and stops them all
+# if needed, starts idempotencyd, ratelimitd, stripe-mock, walletd and
+# paymentd (the database services apply their migrations) and gatewayd on
+# 127.0.0.1, prints where to reach them, and stops them all
 # on Ctrl-C.
 # Called by `make run`, which builds bin/ first.
 set -euo pipefail
@@ -12,6 +13,11 @@ cd "$(dirname "$0")/../.."
 export LEDGER_JWT_SECRET
 export WALLET_DATABASE_URL="${WALLET_DATABASE_URL:-$LEDGER_DATABASE_URL}"
 export IDEMPOTENCY_DATABASE_URL="${IDEMPOTENCY_DATABASE_URL:-$LEDGER_DATABASE_URL}"
+export PAYMENT_DATABASE_URL="${PAYMENT_DATABASE_URL:-$LEDGER_DATABASE_URL}"
+# Stripe is stripe-mock locally; these are development values, not secrets.
+export STRIPE_API_URL="${STRIPE_API_URL:-http://127.0.0.1:12111}"
+export STRIPE_API_KEY="${STRIPE_API_KEY:-sk_test_123}"
+export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local_development_only}"
 
 create_database() {
 	local name admin
@@ -65,9 +71,18 @@ setsid bin/ratelimitd > >(trap '' INT TERM; exec tee .run/ratelimit.log) 2>&1 &
 pids+=($!)
 wait_ready ratelimit http://127.0.0.1:9194/readyz
 
+# Both stripe-mock listeners on loopback: given only one address, it opens
+# the other on every interface.
+setsid .bin/stripe-mock -http-addr 127.0.0.1:12111 -https-addr 127.0.0.1:12112 > .run/stripe-mock.log 2>&1 &
+pids+=($!)
+
 setsid bin/walletd > >(trap '' INT TERM; exec tee .run/wallet.log) 2>&1 &
 pids+=($!)
 wait_ready wallet http://127.0.0.1:9191/readyz
+
+setsid bin/paymentd > >(trap '' INT TERM; exec tee .run/payment.log) 2>&1 &
+pids+=($!)
+wait_ready payment http://127.0.0.1:9192/readyz
 
 setsid bin/gatewayd > >(trap '' INT TERM; exec tee .run/gateway.log) 2>&1 &
 pids+=($!)
@@ -81,6 +96,9 @@ Advancia Pay Ledger is running (logs also in .run/):
   wallet gRPC      127.0.0.1:9091
   wallet admin     http://127.0.0.1:9191/healthz /readyz /metrics
   idempotency gRPC 127.0.0.1:9093 (internal; admin on http://127.0.0.1:9193)
+  payment gRPC     127.0.0.1:9092 (admin on http://127.0.0.1:9192; Stripe is
+                   stripe-mock on http://127.0.0.1:12111)
+  Stripe webhooks  POST http://127.0.0.1:8080/webhooks/stripe, secret $STRIPE_WEBHOOK_SECRET
   ratelimit gRPC   127.0.0.1:9094 (internal; admin on http://127.0.0.1:9194;
                    policy deploy/ratelimit/policies.yaml, reload: kill -HUP <pid>)
   database         $(sed -E 's|://([^:@/]*):[^@]*@|://\1:***@|' <<<"$WALLET_DATABASE_URL")

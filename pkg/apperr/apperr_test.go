@@ -38,6 +38,7 @@ var expectedTable = []struct {
 	{InsufficientFunds, codes.FailedPrecondition, http.StatusUnprocessableEntity, false},
 	{CurrencyMismatch, codes.FailedPrecondition, http.StatusUnprocessableEntity, false},
 	{RefundExceedsPayment, codes.FailedPrecondition, http.StatusUnprocessableEntity, false},
+	{PaymentNotRefundable, codes.FailedPrecondition, http.StatusUnprocessableEntity, false},
 	{HoldNotActive, codes.FailedPrecondition, http.StatusUnprocessableEntity, false},
 	{ReversalExceedsTransaction, codes.FailedPrecondition, http.StatusUnprocessableEntity, false},
 	{RateLimited, codes.ResourceExhausted, http.StatusTooManyRequests, true},

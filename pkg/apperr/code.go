@@ -24,6 +24,8 @@ const (
 	InsufficientFunds     Code = "insufficient_funds"
 	CurrencyMismatch      Code = "currency_mismatch"
 	RefundExceedsPayment  Code = "refund_exceeds_payment"
+	// PaymentNotRefundable: the payment has not succeeded, or is disputed.
+	PaymentNotRefundable Code = "payment_not_refundable"
 	// HoldNotActive: the hold was already captured, voided or has expired.
 	HoldNotActive Code = "hold_not_active"
 	// ReversalExceedsTransaction: the reversals would sum to more than the
@@ -61,6 +63,7 @@ var codeTable = map[Code]codeInfo{
 	InsufficientFunds:          {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "insufficient funds"},
 	CurrencyMismatch:           {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "currency mismatch"},
 	RefundExceedsPayment:       {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "refund exceeds payment"},
+	PaymentNotRefundable:       {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "payment cannot be refunded"},
 	HoldNotActive:              {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "hold is not active"},
 	ReversalExceedsTransaction: {codes.FailedPrecondition, http.StatusUnprocessableEntity, false, "reversal exceeds transaction"},
 	RateLimited:                {codes.ResourceExhausted, http.StatusTooManyRequests, true, "rate limit exceeded"},
@@ -76,7 +79,7 @@ func Codes() []Code {
 	return []Code{
 		InvalidRequest, IdempotencyKeyMissing, Unauthenticated, PermissionDenied,
 		NotFound, IdempotencyKeyInUse, WalletBusy, IdempotencyKeyReused,
-		InsufficientFunds, CurrencyMismatch, RefundExceedsPayment, HoldNotActive,
+		InsufficientFunds, CurrencyMismatch, RefundExceedsPayment, PaymentNotRefundable, HoldNotActive,
 		ReversalExceedsTransaction, RateLimited,
 		Unavailable, Internal,
 	}

@@ -65,6 +65,21 @@ func run(ctx context.Context) error {
 		defer conn.Close()
 		opts.RateLimit = ratelimitv1.NewRateLimitServiceClient(conn)
 	}
+	if cfg.PaymentAddr != "" {
+		paymentConn, err := grpc.NewClient(cfg.PaymentAddr,
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultServiceConfig(serviceConfig))
+		if err != nil {
+			return fmt.Errorf("dial payment service %s: %w", cfg.PaymentAddr, err)
+		}
+		defer paymentConn.Close()
+		webhookConn, err := dialService(cfg, cfg.PaymentAddr)
+		if err != nil {
+			return err
+		}
+		defer webhookConn.Close()
+		opts.PaymentConn, opts.WebhookConn = paymentConn, webhookConn
+	}
 	handler, err := rest.NewHandler(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("build REST handler: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	"github.com/advancia-pay/ledger/proto"
+	paymentv1 "github.com/advancia-pay/ledger/proto/gen/ledger/payment/v1"
 	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
 	walletv1 "github.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1"
 )
@@ -26,7 +27,12 @@ type Options struct {
 	Verifier *auth.Verifier
 	// WalletConn is the client connection to the wallet service.
 	WalletConn grpc.ClientConnInterface
-	Logger     *slog.Logger
+	// PaymentConn is the client connection to the payment service, for the
+	// REST routes; WebhookConn is one that authenticates as the gateway,
+	// for Stripe webhooks. Either may be nil to leave the routes out.
+	PaymentConn grpc.ClientConnInterface
+	WebhookConn grpc.ClientConnInterface
+	Logger      *slog.Logger
 	// MaxBodyBytes bounds request bodies; larger ones get 400.
 	MaxBodyBytes int64
 	// RequestTimeout bounds each call to a service.
@@ -61,8 +67,17 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 		return nil, err
 	}
 
+	if opts.PaymentConn != nil {
+		if err := paymentv1.RegisterPaymentServiceHandlerClient(ctx, mux, paymentv1.NewPaymentServiceClient(opts.PaymentConn)); err != nil {
+			return nil, err
+		}
+	}
+
 	root := http.NewServeMux()
 	root.HandleFunc("GET /openapi.json", serveOpenAPI)
+	if opts.WebhookConn != nil {
+		root.Handle("POST /webhooks/stripe", stripeWebhook(paymentv1.NewPaymentServiceClient(opts.WebhookConn), opts.Logger))
+	}
 	var api http.Handler = validateIdempotencyKey(validateBody(withTimeout(opts.RequestTimeout, mux)))
 	var th *throttle
 	if opts.RateLimit != nil {

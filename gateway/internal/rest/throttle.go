@@ -25,7 +25,7 @@ const (
 )
 
 // paymentRoute matches the POST routes that move money or reserve it.
-var paymentRoute = regexp.MustCompile(`^/v1/(wallets/[^/]+/(credit|debit|holds)|transfers|holds/[^/]+/capture|transactions/[^/]+/reverse)$`)
+var paymentRoute = regexp.MustCompile(`^/v1/(wallets/[^/]+/(credit|debit|holds)|transfers|holds/[^/]+/capture|transactions/[^/]+/reverse|payments|payments/[^/]+/refunds)$`)
 
 // throttle gets a rate limit decision for each request: one call per
 // request, and a second only after a failed authentication.

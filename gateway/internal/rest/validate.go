@@ -3,6 +3,7 @@ package rest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"regexp"
@@ -14,7 +15,10 @@ import (
 // integerFields are the int64 request fields. The proto3 JSON mapping also
 // accepts "6.0" and "1e2" for them, which a money API must reject rather
 // than reinterpret.
-var integerFields = []string{"amount", "expires_in_seconds"}
+var integerFields = map[string]string{
+	"amount":             `amount must be a whole number of minor units, written as a string such as "1050"`,
+	"expires_in_seconds": "expires_in_seconds must be a whole number of seconds, such as 300",
+}
 
 var wholeNumber = regexp.MustCompile(`^-?[0-9]+$`)
 
@@ -35,8 +39,7 @@ func validateBody(next http.Handler) http.Handler {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 
 		if field, ok := nonIntegerField(body); !ok {
-			writeProblem(w, r, apperr.InvalidRequest,
-				field+` must be a whole number of minor units, written as a string such as "1050"`, 0)
+			writeProblem(w, r, apperr.InvalidRequest, integerFields[field], 0)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -50,7 +53,7 @@ func nonIntegerField(body []byte) (string, bool) {
 	if json.Unmarshal(body, &fields) != nil {
 		return "", true
 	}
-	for _, name := range integerFields {
+	for name := range integerFields {
 		raw, present := fields[name]
 		if !present || string(raw) == "null" {
 			continue
@@ -77,7 +80,11 @@ func validateIdempotencyKey(next http.Handler) http.Handler {
 			return
 		}
 		if len(values) == 1 {
-			if err := idempotency.ValidateKey(values[0]); err != nil {
+			switch err := idempotency.ValidateKey(values[0]); {
+			case errors.Is(err, idempotency.ErrMissing):
+				writeProblem(w, r, apperr.IdempotencyKeyMissing, err.Error(), 0)
+				return
+			case err != nil:
 				writeProblem(w, r, apperr.InvalidRequest, err.Error(), 0)
 				return
 			}

@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/pgmigrate"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	idempotencyv1 "github.com/advancia-pay/ledger/proto/gen/ledger/idempotency/v1"
@@ -37,13 +36,7 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
-	if cfg.Migrate {
-		if err := migrations.Up(ctx, cfg.DatabaseURL); err != nil {
-			return fmt.Errorf("migrate database: %w", err)
-		}
-		logger.Info("migrations applied", "schema", migrations.Schema)
-	}
-	pool, err := newPool(ctx, cfg.DatabaseURL)
+	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
 	if err != nil {
 		return err
 	}
@@ -80,15 +73,6 @@ func run(ctx context.Context) error {
 		},
 		Interceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)},
 	})
-}
-
-func newPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(databaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("parse database URL: %w", err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = migrations.Schema
-	return pgxpool.NewWithConfig(ctx, cfg)
 }
 
 // cleanEvery deletes expired records every interval until ctx is done.

@@ -28,8 +28,12 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if len(os.Args) == 2 && (os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help") {
+		fmt.Println("usage: ledgerctl verify   (reads WALLET_DATABASE_URL)")
+		return
+	}
 	if len(os.Args) != 2 || os.Args[1] != "verify" {
-		fmt.Fprintln(os.Stderr, "usage: ledgerctl verify")
+		fmt.Fprintln(os.Stderr, "usage: ledgerctl verify   (reads WALLET_DATABASE_URL)")
 		os.Exit(2)
 	}
 	code, err := verify(ctx, os.Stdout)

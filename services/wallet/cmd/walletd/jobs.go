@@ -40,16 +40,16 @@ func startJobs(ctx context.Context, cfg Config, store *postgres.Store, logger *s
 // sweepBatch bounds the holds one sweep expires; the next tick continues.
 const sweepBatch = 100
 
-// every calls fn every interval until ctx is done.
+// every calls fn at once and then every interval until ctx is done.
 func every(ctx context.Context, interval time.Duration, fn func()) {
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
+		fn()
 		select {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			fn()
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/advancia-pay/ledger/pkg/config"
 	"github.com/advancia-pay/ledger/pkg/idempotency"
 	"github.com/advancia-pay/ledger/pkg/lock"
+	"github.com/advancia-pay/ledger/pkg/pgmigrate"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	idempotencyv1 "github.com/advancia-pay/ledger/proto/gen/ledger/idempotency/v1"
@@ -37,14 +38,7 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
-	if cfg.Migrate {
-		if err := migrations.Up(ctx, cfg.DatabaseURL); err != nil {
-			return fmt.Errorf("migrate database: %w", err)
-		}
-		logger.Info("migrations applied", "schema", migrations.Schema)
-	}
-
-	pool, err := postgres.NewPool(ctx, cfg.DatabaseURL)
+	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,8 @@ func (s *Service) CaptureHold(ctx context.Context, caller auth.Identity, op Oper
 	return s.Move(ctx, caller, op)
 }
 
-// VoidHold releases hold op.HoldID. Only services may void: a hold
+// VoidHold releases hold op.HoldID; voiding a voided hold returns it
+// unchanged. Only services may void: a hold
 // guarantees funds to the party that will capture it, so the payer must
 // not be able to release it and spend the money.
 func (s *Service) VoidHold(ctx context.Context, caller auth.Identity, op Operation) (Result, error) {

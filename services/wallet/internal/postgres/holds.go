@@ -205,7 +205,7 @@ func (b *batch) voidHold(ctx context.Context, q pgx.Tx, op ledger.Operation) (le
 		return ledger.Result{}, err
 	}
 	if h.Status == ledger.HoldVoided {
-		return ledger.Result{Hold: &h, Replayed: true}, nil
+		return ledger.Result{Hold: &h}, nil
 	}
 	if h.Status != ledger.HoldActive {
 		return ledger.Result{}, holdNotActive(h)

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/advancia-pay/ledger/pkg/apperr"
+	"github.com/advancia-pay/ledger/pkg/pgmigrate"
 	"github.com/advancia-pay/ledger/pkg/pgtx"
 	"github.com/advancia-pay/ledger/services/wallet/internal/ledger"
 	"github.com/advancia-pay/ledger/services/wallet/migrations"
@@ -64,16 +65,7 @@ func New(pool *pgxpool.Pool, opts Options) *Store {
 // NewPool connects to databaseURL with search_path set to the wallet
 // schema. It does not wait for a connection to succeed.
 func NewPool(ctx context.Context, databaseURL string) (*pgxpool.Pool, error) {
-	cfg, err := pgxpool.ParseConfig(databaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("parse database URL: %w", err)
-	}
-	cfg.ConnConfig.RuntimeParams["search_path"] = migrations.Schema
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("create database pool: %w", err)
-	}
-	return pool, nil
+	return pgmigrate.NewPool(ctx, databaseURL, migrations.Schema)
 }
 
 // now returns the store's clock rounded to PostgreSQL's microsecond

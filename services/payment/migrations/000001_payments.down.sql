@@ -1,0 +1,1 @@
+DROP TABLE disputes, webhook_events, outbox, refunds, payments;
