@@ -249,3 +249,36 @@ func TestDisputeBlocksRefunds(t *testing.T) {
 		t.Errorf("refund of a disputed payment: code = %q, want payment_not_refundable", codeOf(err))
 	}
 }
+
+func TestCardRefundGoesThroughStripeAndLedger(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p, err := e.svc.CreatePayment(ctx, patient, cardPayment("card-1", "pm_card_visa", 2500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.relay.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	r, err := e.svc.CreateRefund(ctx, billing, payments.Refund{PaymentID: p.ID, Amount: 1000, Reason: "requested_by_customer", IdempotencyKey: "r1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != payments.StatusSucceeded || r.StripeRefundID == "" || e.stripe.RefundCount() != 1 {
+		t.Errorf("refund = %+v with %d Stripe refunds, want succeeded with one Stripe refund", r, e.stripe.RefundCount())
+	}
+	again, err := e.svc.CreateRefund(ctx, billing, payments.Refund{PaymentID: p.ID, Amount: 1000, Reason: "requested_by_customer", IdempotencyKey: "r1"})
+	if err != nil || again.ID != r.ID || e.stripe.RefundCount() != 1 {
+		t.Errorf("retried refund = %+v, %v with %d Stripe refunds, want the same refund and one Stripe refund", again, err, e.stripe.RefundCount())
+	}
+	if _, err := e.relay.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.ledger.balance(payeeWallet); got != 1500 {
+		t.Errorf("payee balance after the refund's reversal = %d, want 1500", got)
+	}
+	if _, err := e.svc.CreateRefund(ctx, billing, payments.Refund{PaymentID: p.ID, Amount: 1501, IdempotencyKey: "r2"}); codeOf(err) != apperr.RefundExceedsPayment {
+		t.Errorf("refund over the rest: code = %q, want refund_exceeds_payment", codeOf(err))
+	}
+}
