@@ -17,6 +17,10 @@ export STRIPE_MOCK_BIN := $(TOOLS)/stripe-mock
 # Development defaults; every one can be overridden from the environment.
 export LEDGER_JWT_SECRET ?= dev-only-jwt-secret-do-not-use-in-production
 export LEDGER_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/ledger?sslmode=disable
+# Client tokens are ES256; make run and make token create a development key
+# pair in .run/ on first use.
+export LEDGER_JWT_SIGNING_KEY_FILE ?= $(CURDIR)/.run/jwt-signing-key.pem
+export LEDGER_JWT_JWKS_FILE ?= $(CURDIR)/.run/jwks.json
 
 # Every module of the workspace, as package patterns.
 PACKAGES = $(shell go list -m -f '{{.Path}}/...')
@@ -78,4 +82,5 @@ run: check-deps build $(TOOLS)/stripe-mock ## migrate, start every service and t
 .PHONY: token
 token: ## print a development token: make -s token SUB=user-1 [ROLE=service]
 	@go build -o bin/ github.com/advancia-pay/ledger/gateway/cmd/devtoken
+	@bin/devtoken -init-keys .run
 	@bin/devtoken -sub "$(SUB)" $(if $(ROLE),-role $(ROLE))

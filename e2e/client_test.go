@@ -135,7 +135,11 @@ func (s *stack) send(t *testing.T, c call) response {
 // token issues a token for subject, signed with the stack's secret.
 func (s *stack) token(t *testing.T, subject string, roles ...string) string {
 	t.Helper()
-	return issueToken(t, s.settings, subject, roles, time.Now())
+	token, err := s.signer.Issue(subject, roles, tokenTTL, time.Now(), nil)
+	if err != nil {
+		t.Fatalf("issue token for %s: %v", subject, err)
+	}
+	return token
 }
 
 // serviceToken issues a token with the service role.

@@ -41,6 +41,10 @@ const (
 type stack struct {
 	baseURL  string
 	settings auth.Settings
+	// signer issues the stack's client tokens (ES256).
+	signer *auth.Signer
+	// databaseURL is the stack's database, shared by every service.
+	databaseURL string
 	client   *http.Client
 	// idempotencyPrefix starts the stack's idempotency keys in Redis.
 	idempotencyPrefix string
@@ -96,7 +100,9 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 
 	databaseURL := emptyDatabases.NewDatabase(t)
 	settings := auth.Settings{Secret: randomSecret(t), Issuer: jwtIssuer, Audience: jwtAudience}
+	signer, keyFile, jwksFile := stackKeys(t, settings)
 	shared := []string{
+		"LEDGER_JWT_JWKS_FILE=" + jwksFile,
 		"LEDGER_JWT_SECRET=" + string(settings.Secret),
 		"LEDGER_JWT_ISSUER=" + settings.Issuer,
 		"LEDGER_JWT_AUDIENCE=" + settings.Audience,
@@ -161,6 +167,9 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	gatewayHTTP, gatewayAdmin := freeAddr(t), freeAddr(t)
 	gateway := startProcess(t, "gatewayd", gatewaydPath, append(shared,
 		"GATEWAY_PAYMENT_ADDR="+paymentGRPC,
+		"LEDGER_JWT_SIGNING_KEY_FILE="+keyFile,
+		"GATEWAY_DATABASE_URL="+databaseURL,
+		"GATEWAY_BCRYPT_COST=4",
 		"GATEWAY_HTTP_ADDR="+gatewayHTTP,
 		"GATEWAY_ADMIN_ADDR="+gatewayAdmin,
 		"GATEWAY_WALLET_ADDR=dns:///"+walletGRPC,
@@ -171,7 +180,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	client := &http.Client{Timeout: requestTimeout}
 	t.Cleanup(client.CloseIdleConnections)
 
-	return &stack{baseURL: "http://" + gatewayHTTP, settings: settings, client: client,
+	return &stack{baseURL: "http://" + gatewayHTTP, settings: settings, signer: signer, databaseURL: databaseURL, client: client,
 		idempotencyPrefix: prefix, idempotency: idempotency,
 		walletGRPC: walletGRPC, idempotencyGRPC: idempotencyGRPC,
 		ratelimit: ratelimit, policyFile: policyFile}
@@ -388,4 +397,35 @@ func (b *lockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// stackKeys creates a stack's client token key: a PEM private key file
+// for gatewayd and a JWK Set file for the services.
+func stackKeys(t *testing.T, settings auth.Settings) (*auth.Signer, string, string) {
+	t.Helper()
+	key, err := auth.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := auth.NewSigner(settings, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemBytes, err := auth.EncodePrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := auth.EncodeJWKS(signer.PublicKeys())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	keyFile, jwksFile := filepath.Join(dir, "key.pem"), filepath.Join(dir, "jwks.json")
+	if err := os.WriteFile(keyFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(jwksFile, jwks, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return signer, keyFile, jwksFile
 }

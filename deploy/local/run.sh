@@ -14,6 +14,7 @@ export LEDGER_JWT_SECRET
 export WALLET_DATABASE_URL="${WALLET_DATABASE_URL:-$LEDGER_DATABASE_URL}"
 export IDEMPOTENCY_DATABASE_URL="${IDEMPOTENCY_DATABASE_URL:-$LEDGER_DATABASE_URL}"
 export PAYMENT_DATABASE_URL="${PAYMENT_DATABASE_URL:-$LEDGER_DATABASE_URL}"
+export GATEWAY_DATABASE_URL="${GATEWAY_DATABASE_URL:-$LEDGER_DATABASE_URL}"
 # Stripe is stripe-mock locally; these are development values, not secrets.
 export STRIPE_API_URL="${STRIPE_API_URL:-http://127.0.0.1:12111}"
 export STRIPE_API_KEY="${STRIPE_API_KEY:-sk_test_123}"
@@ -63,6 +64,7 @@ wait_ready() {
 create_database
 
 mkdir -p .run
+bin/devtoken -init-keys .run
 setsid bin/idempotencyd > >(trap '' INT TERM; exec tee .run/idempotency.log) 2>&1 &
 pids+=($!)
 wait_ready idempotency http://127.0.0.1:9193/readyz

@@ -1,15 +1,22 @@
 // Package auth issues and verifies the bearer tokens that callers present,
 // and carries the verified caller identity through a request's context.
 //
-// Tokens are HS256 JWTs. The algorithm is pinned, and issuer, audience and
-// expiry are always checked, so a token minted for another system or with
+// Two kinds of tokens exist. Clients carry ES256 tokens, which the gateway
+// signs (or an external identity provider, whose keys come from a JWK
+// Set). Services authenticate to each other with short-lived HS256 tokens
+// under a shared secret. A Verifier accepts only the algorithms it is
+// given, each with its own key, and always checks issuer, audience and
+// expiry, so a token minted for another system or with
 // "alg":"none" is rejected.
 package auth
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"maps"
+	"os"
 	"slices"
 	"time"
 
@@ -43,11 +50,28 @@ func (id Identity) IsService() bool {
 
 // Settings are the values both the issuer and the verifier must agree on.
 type Settings struct {
+	// Secret signs and verifies HS256 service tokens.
 	Secret   []byte
 	Issuer   string
 	Audience string
 	// Leeway tolerates clock skew on exp, nbf and iat checks.
 	Leeway time.Duration
+	// PublicKeys verify ES256 tokens by their "kid" header.
+	PublicKeys map[string]*ecdsa.PublicKey
+	// Algorithms a Verifier accepts; empty means HS256, plus ES256 when
+	// PublicKeys are set. The gateway pins ES256 alone.
+	Algorithms []string
+}
+
+func (s Settings) algorithms() []string {
+	if len(s.Algorithms) > 0 {
+		return s.Algorithms
+	}
+	algs := []string{jwt.SigningMethodHS256.Alg()}
+	if len(s.PublicKeys) > 0 {
+		algs = append(algs, jwt.SigningMethodES256.Alg())
+	}
+	return algs
 }
 
 // Validate reports every problem with the settings at once.
@@ -82,7 +106,7 @@ func NewVerifier(s Settings) (*Verifier, error) {
 		return nil, err
 	}
 	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods(s.algorithms()),
 		jwt.WithIssuer(s.Issuer),
 		jwt.WithAudience(s.Audience),
 		jwt.WithExpirationRequired(),
@@ -96,9 +120,7 @@ func NewVerifier(s Settings) (*Verifier, error) {
 // identity it proves. Every failure wraps ErrInvalidToken.
 func (v *Verifier) Verify(raw string) (Identity, error) {
 	var c claims
-	_, err := v.parser.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) {
-		return v.settings.Secret, nil
-	})
+	_, err := v.parser.ParseWithClaims(raw, &c, v.key)
 	if err != nil {
 		return Identity{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
@@ -108,7 +130,26 @@ func (v *Verifier) Verify(raw string) (Identity, error) {
 	return Identity{Subject: c.Subject, Roles: c.Roles}, nil
 }
 
-// Issue signs a token for subject with the given roles, valid for ttl from
+// key returns the verification key of a token's algorithm: the secret for
+// HS256, the public key named by "kid" for ES256. The parser has already
+// checked that the algorithm is one this Verifier accepts.
+func (v *Verifier) key(t *jwt.Token) (any, error) {
+	if t.Method.Alg() == jwt.SigningMethodHS256.Alg() {
+		return v.settings.Secret, nil
+	}
+	kid, _ := t.Header["kid"].(string)
+	if key, ok := v.settings.PublicKeys[kid]; ok {
+		return key, nil
+	}
+	if kid == "" && len(v.settings.PublicKeys) == 1 {
+		for _, key := range v.settings.PublicKeys {
+			return key, nil
+		}
+	}
+	return nil, fmt.Errorf("no public key with kid %q", kid)
+}
+
+// Issue signs an HS256 token for subject with the given roles, valid for ttl from
 // now. The development token command and tests use it; production tokens
 // come from the gateway's token endpoint.
 func Issue(s Settings, subject string, roles []string, ttl time.Duration, now time.Time) (string, error) {
@@ -148,6 +189,43 @@ type Config struct {
 	JWTSecret   string `env:"LEDGER_JWT_SECRET,required,notEmpty" secret:"true"`
 	JWTIssuer   string `env:"LEDGER_JWT_ISSUER" envDefault:"advancia-ledger-dev"`
 	JWTAudience string `env:"LEDGER_JWT_AUDIENCE" envDefault:"advancia-ledger"`
+	// JWKSFile holds the public keys that verify client (ES256) tokens: the
+	// gateway's, or an external identity provider's.
+	JWKSFile string `env:"LEDGER_JWT_JWKS_FILE"`
+	// SigningKeyFile is the PEM P-256 key that signs client tokens; only
+	// the gateway and the development token command need it.
+	SigningKeyFile string `env:"LEDGER_JWT_SIGNING_KEY_FILE"`
+}
+
+// Load returns the verification settings with the public keys of
+// JWKSFile and of SigningKeyFile, and a Signer when SigningKeyFile is set.
+func (c Config) Load() (Settings, *Signer, error) {
+	s := c.Settings()
+	s.PublicKeys = map[string]*ecdsa.PublicKey{}
+	if c.JWKSFile != "" {
+		raw, err := os.ReadFile(c.JWKSFile)
+		if err != nil {
+			return Settings{}, nil, fmt.Errorf("read LEDGER_JWT_JWKS_FILE: %w", err)
+		}
+		keys, err := ParseJWKS(raw)
+		if err != nil {
+			return Settings{}, nil, fmt.Errorf("LEDGER_JWT_JWKS_FILE %s: %w", c.JWKSFile, err)
+		}
+		maps.Copy(s.PublicKeys, keys)
+	}
+	if c.SigningKeyFile == "" {
+		return s, nil, nil
+	}
+	key, err := LoadPrivateKey(c.SigningKeyFile)
+	if err != nil {
+		return Settings{}, nil, fmt.Errorf("LEDGER_JWT_SIGNING_KEY_FILE: %w", err)
+	}
+	signer, err := NewSigner(s, key)
+	if err != nil {
+		return Settings{}, nil, err
+	}
+	maps.Copy(s.PublicKeys, signer.PublicKeys())
+	return s, signer, nil
 }
 
 // Settings returns the verification settings, with 30 seconds of leeway for

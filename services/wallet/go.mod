@@ -3,6 +3,7 @@ module github.com/advancia-pay/ledger/services/wallet
 go 1.26.0
 
 require (
+	github.com/advancia-pay/ledger/gateway v0.0.0-00010101000000-000000000000
 	github.com/advancia-pay/ledger/pkg v0.0.0-00010101000000-000000000000
 	github.com/advancia-pay/ledger/proto v0.0.0-00010101000000-000000000000
 	github.com/google/uuid v1.6.0
@@ -10,6 +11,7 @@ require (
 	github.com/redis/go-redis/v9 v9.23.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0
+	golang.org/x/crypto v0.58.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
 )
@@ -55,6 +57,7 @@ require (
 )
 
 replace (
+	github.com/advancia-pay/ledger/gateway => ../../gateway
 	github.com/advancia-pay/ledger/pkg => ../../pkg
 	github.com/advancia-pay/ledger/proto => ../../proto
 )

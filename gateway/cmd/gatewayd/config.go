@@ -25,6 +25,14 @@ type Config struct {
 	RateLimitDomain  string        `env:"GATEWAY_RATELIMIT_DOMAIN" envDefault:"gateway"`
 	RateLimitTimeout time.Duration `env:"GATEWAY_RATELIMIT_TIMEOUT" envDefault:"100ms"`
 	MaxBodyBytes     int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	// DatabaseURL holds the API clients (schema gateway); empty leaves
+	// POST /v1/auth/token out.
+	DatabaseURL string `env:"GATEWAY_DATABASE_URL" secret:"true"`
+	Migrate     bool   `env:"GATEWAY_MIGRATE" envDefault:"true"`
+	// TokenTTL is the lifetime of tokens from POST /v1/auth/token.
+	TokenTTL time.Duration `env:"GATEWAY_TOKEN_TTL" envDefault:"15m"`
+	// BcryptCost is the cost of new client secret hashes.
+	BcryptCost int `env:"GATEWAY_BCRYPT_COST" envDefault:"10"`
 	auth.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
@@ -38,6 +46,15 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimitTimeout <= 0 || c.RateLimitTimeout > time.Second {
 		errs = append(errs, fmt.Errorf("GATEWAY_RATELIMIT_TIMEOUT is %s, it must be between 0 and 1s", c.RateLimitTimeout))
+	}
+	if c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("GATEWAY_TOKEN_TTL is %s, it must be between 1m and 24h", c.TokenTTL))
+	}
+	if c.BcryptCost < 4 || c.BcryptCost > 14 {
+		errs = append(errs, fmt.Errorf("GATEWAY_BCRYPT_COST is %d, it must be between 4 and 14", c.BcryptCost))
+	}
+	if c.JWKSFile == "" && c.SigningKeyFile == "" {
+		errs = append(errs, errors.New("set LEDGER_JWT_SIGNING_KEY_FILE or LEDGER_JWT_JWKS_FILE: client tokens are ES256"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("GATEWAY_MAX_BODY_BYTES is %d, it must be at least 1024", c.MaxBodyBytes))

@@ -10,9 +10,12 @@ import (
 	_ "google.golang.org/grpc/health" // registers client-side health checking
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/advancia-pay/ledger/gateway/clients"
+	"github.com/advancia-pay/ledger/gateway/clients/migrations"
 	"github.com/advancia-pay/ledger/gateway/internal/rest"
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/pgmigrate"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
@@ -36,7 +39,18 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
-	verifier, err := auth.NewVerifier(cfg.Settings())
+	settings, signer, err := cfg.Load()
+	if err != nil {
+		return err
+	}
+	jwks, err := auth.EncodeJWKS(settings.PublicKeys)
+	if err != nil {
+		return fmt.Errorf("encode JWK Set: %w", err)
+	}
+	// Clients reach the gateway with ES256 tokens only; HS256 is for
+	// service-to-service calls, which never pass through here.
+	settings.Algorithms = []string{"ES256"}
+	verifier, err := auth.NewVerifier(settings)
 	if err != nil {
 		return err
 	}
@@ -49,6 +63,9 @@ func run(ctx context.Context) error {
 	defer walletConn.Close()
 
 	opts := rest.Options{
+		Signer:           signer,
+		TokenTTL:         cfg.TokenTTL,
+		JWKS:             jwks,
 		Verifier:         verifier,
 		WalletConn:       walletConn,
 		Logger:           logger,
@@ -79,6 +96,16 @@ func run(ctx context.Context) error {
 		}
 		defer webhookConn.Close()
 		opts.PaymentConn, opts.WebhookConn = paymentConn, webhookConn
+	}
+	if cfg.DatabaseURL != "" {
+		pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		if opts.Clients, err = clients.NewStore(pool, cfg.BcryptCost); err != nil {
+			return err
+		}
 	}
 	handler, err := rest.NewHandler(ctx, opts)
 	if err != nil {

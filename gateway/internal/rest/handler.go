@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/advancia-pay/ledger/gateway/clients"
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	"github.com/advancia-pay/ledger/proto"
@@ -42,6 +43,13 @@ type Options struct {
 	RateLimit        ratelimitv1.RateLimitServiceClient
 	RateLimitDomain  string
 	RateLimitTimeout time.Duration
+	// Clients and Signer, when both set, serve POST /v1/auth/token with
+	// tokens valid for TokenTTL. JWKS, when set, is served at
+	// /.well-known/jwks.json.
+	Clients  *clients.Store
+	Signer   *auth.Signer
+	TokenTTL time.Duration
+	JWKS     []byte
 }
 
 // NewHandler returns the gateway's public HTTP handler: the REST routes
@@ -85,10 +93,16 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 		api = th.limit(api)
 	}
 	root.Handle("/v1/", authenticate(opts.Verifier, th, api))
+	if opts.Clients != nil && opts.Signer != nil {
+		root.Handle("POST /v1/auth/token", &tokenIssuer{clients: opts.Clients, signer: opts.Signer, ttl: opts.TokenTTL, th: th, logger: opts.Logger})
+	}
+	if opts.JWKS != nil {
+		root.HandleFunc("GET /.well-known/jwks.json", serveJWKS(opts.JWKS))
+	}
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		routingErrorHandler(r.Context(), nil, nil, w, r, http.StatusNotFound)
 	})
-	return withRequestID(accessLog(opts.Logger, limitBody(opts.MaxBodyBytes, root))), nil
+	return withSecurityHeaders(withRequestID(accessLog(opts.Logger, limitBody(opts.MaxBodyBytes, root)))), nil
 }
 
 // incomingHeader forwards the HTTP headers the services read. The

@@ -42,7 +42,17 @@ type throttle struct {
 // the rate limit service cannot be reached, payments are refused (fail
 // closed) and everything else proceeds.
 func (th *throttle) decide(ctx context.Context, failClosed bool, descriptors ...map[string]string) (*ratelimitv1.ShouldRateLimitResponse, error) {
-	req := &ratelimitv1.ShouldRateLimitRequest{Domain: th.domain, Hits: 1}
+	return th.call(ctx, failClosed, false, descriptors)
+}
+
+// peek returns the decision for one more request without counting it;
+// when the service cannot be reached it fails closed.
+func (th *throttle) peek(ctx context.Context, descriptors ...map[string]string) (*ratelimitv1.ShouldRateLimitResponse, error) {
+	return th.call(ctx, true, true, descriptors)
+}
+
+func (th *throttle) call(ctx context.Context, failClosed, dryRun bool, descriptors []map[string]string) (*ratelimitv1.ShouldRateLimitResponse, error) {
+	req := &ratelimitv1.ShouldRateLimitRequest{Domain: th.domain, Hits: 1, DryRun: dryRun}
 	for _, d := range descriptors {
 		var entries []*ratelimitv1.Descriptor_Entry
 		for k, v := range d {

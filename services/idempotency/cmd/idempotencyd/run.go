@@ -46,7 +46,11 @@ func run(ctx context.Context) error {
 		DialTimeout: cfg.RedisTimeout, ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout,
 	})
 	defer rdb.Close()
-	verifier, err := auth.NewVerifier(cfg.Settings())
+	settings, _, err := cfg.Load()
+	if err != nil {
+		return err
+	}
+	verifier, err := auth.NewVerifier(settings)
 	if err != nil {
 		return err
 	}

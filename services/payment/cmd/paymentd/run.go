@@ -51,7 +51,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	verifier, err := auth.NewVerifier(cfg.Settings())
+	settings, _, err := cfg.Load()
+	if err != nil {
+		return err
+	}
+	verifier, err := auth.NewVerifier(settings)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,11 @@ func run(ctx context.Context) error {
 		MaxRetries: -1,
 	})
 	defer rdb.Close()
-	verifier, err := auth.NewVerifier(cfg.Settings())
+	settings, _, err := cfg.Load()
+	if err != nil {
+		return err
+	}
+	verifier, err := auth.NewVerifier(settings)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,11 @@ func (s *Server) ShouldRateLimit(ctx context.Context, req *ratelimitv1.ShouldRat
 		descriptors = append(descriptors, entries)
 	}
 
-	decision, err := s.limiter.Check(ctx, req.GetDomain(), descriptors, req.GetHits())
+	check := s.limiter.Check
+	if req.GetDryRun() {
+		check = s.limiter.Peek
+	}
+	decision, err := check(ctx, req.GetDomain(), descriptors, req.GetHits())
 	if errors.Is(err, limiter.ErrUnknownDomain) {
 		return nil, apperr.Wrap(err, apperr.InvalidRequest, "domain %q is not in the rate limit policy", req.GetDomain())
 	}

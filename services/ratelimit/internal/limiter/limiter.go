@@ -26,7 +26,8 @@ var ErrUnknownDomain = errors.New("limiter: unknown domain")
 
 // script checks every tier (KEYS[1..n]) and consumes hits in all of them
 // only when all allow. KEYS[n+1] is a sequence that makes set members
-// unique. ARGV: hits, then limit and window (microseconds) per tier. It
+// unique. ARGV: hits, 1 for a dry run that consumes nothing, then limit
+// and window (microseconds) per tier. It
 // returns the server time, 1 if denied, then per tier: the count after
 // the request, microseconds until the oldest entry leaves, and for a tier
 // that denied, microseconds until the request would fit (-1: never).
@@ -34,22 +35,23 @@ var script = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local hits = tonumber(ARGV[1])
+local dry = tonumber(ARGV[2]) == 1
 local n = #KEYS - 1
 local counts = {}
 local denied = false
 for i = 1, n do
-  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
   counts[i] = redis.call('ZCARD', KEYS[i])
   if counts[i] + hits > limit then denied = true end
 end
 local seq = 0
-if not denied then seq = redis.call('INCR', KEYS[n + 1]) end
+if not denied and not dry then seq = redis.call('INCR', KEYS[n + 1]) end
 local result = {now, denied and 1 or 0}
 for i = 1, n do
-  local limit, window = tonumber(ARGV[2 * i]), tonumber(ARGV[2 * i + 1])
+  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
   local count = counts[i]
-  if not denied then
+  if not denied and not dry then
     for h = 1, hits do
       redis.call('ZADD', KEYS[i], now, string.format('%d-%d-%d', now, seq, h))
     end
@@ -143,6 +145,15 @@ type TierResult struct {
 // in all of them, or in none when any tier denies. With no matching tier
 // the request is allowed.
 func (l *Limiter) Check(ctx context.Context, domain string, descriptors []map[string]string, hits uint32) (Decision, error) {
+	return l.check(ctx, domain, descriptors, hits, false)
+}
+
+// Peek decides like Check but consumes nothing.
+func (l *Limiter) Peek(ctx context.Context, domain string, descriptors []map[string]string, hits uint32) (Decision, error) {
+	return l.check(ctx, domain, descriptors, hits, true)
+}
+
+func (l *Limiter) check(ctx context.Context, domain string, descriptors []map[string]string, hits uint32, dry bool) (Decision, error) {
 	p := l.policy.Load()
 	if domain != p.Domain {
 		return Decision{}, fmt.Errorf("%w %q", ErrUnknownDomain, domain)
@@ -158,7 +169,7 @@ func (l *Limiter) Check(ctx context.Context, domain string, descriptors []map[st
 		return Decision{Allowed: true}, nil
 	}
 
-	decision, err := l.evaluate(ctx, domain, matched, hits)
+	decision, err := l.evaluate(ctx, domain, matched, hits, dry)
 	if err != nil {
 		decision = l.failureDecision(ctx, matched, err)
 	}
@@ -166,9 +177,13 @@ func (l *Limiter) Check(ctx context.Context, domain string, descriptors []map[st
 	return decision, nil
 }
 
-func (l *Limiter) evaluate(ctx context.Context, domain string, matched []policy.Matched, hits uint32) (Decision, error) {
+func (l *Limiter) evaluate(ctx context.Context, domain string, matched []policy.Matched, hits uint32, dry bool) (Decision, error) {
 	keys := make([]string, 0, len(matched)+1)
-	args := []any{hits}
+	dryFlag := 0
+	if dry {
+		dryFlag = 1
+	}
+	args := []any{hits, dryFlag}
 	for _, m := range matched {
 		keys = append(keys, l.opts.Prefix+domain+":"+m.Tier.Name+":"+m.Key)
 		args = append(args, m.Tier.Limit, m.Tier.Window.Microseconds())

@@ -227,3 +227,18 @@ func TestUnknownDomainIsAnError(t *testing.T) {
 		t.Errorf("request matching no tier = %+v, want allowed with no tiers", d)
 	}
 }
+
+func TestPeekConsumesNothing(t *testing.T) {
+	t.Parallel()
+	l := newLimiter(t, tier("two", "api", 2, time.Hour, policy.FailOpen))
+	for range 5 {
+		if d, err := l.Peek(ctx, "gateway", request("api", "c1"), 1); err != nil || !d.Allowed {
+			t.Fatalf("peek = %+v, %v; want allowed", d, err)
+		}
+	}
+	check(t, l, request("api", "c1"))
+	check(t, l, request("api", "c1"))
+	if d, err := l.Peek(ctx, "gateway", request("api", "c1"), 1); err != nil || d.Allowed {
+		t.Errorf("peek after the limit = %+v, %v; want denied", d, err)
+	}
+}

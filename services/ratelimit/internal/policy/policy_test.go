@@ -11,8 +11,8 @@ func TestDefaultPolicyLoads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Domain != "gateway" || len(p.Tiers) != 10 {
-		t.Errorf("policy = %s with %d tiers, want gateway with 10", p.Domain, len(p.Tiers))
+	if p.Domain != "gateway" || len(p.Tiers) != 14 {
+		t.Errorf("policy = %s with %d tiers, want gateway with 14", p.Domain, len(p.Tiers))
 	}
 	got := p.Match(map[string]string{"route_class": "payments", "client": "user-1"})
 	if len(got) != 1 || got[0].Tier.Name != "payments-per-minute" || got[0].Tier.Limit != 5 || got[0].Tier.Window != time.Minute {

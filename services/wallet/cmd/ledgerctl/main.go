@@ -1,10 +1,13 @@
-// Command ledgerctl is the wallet ledger's admin tool. It reads the
-// database URL from WALLET_DATABASE_URL, like walletd.
+// Command ledgerctl is the ledger's admin tool. It reads database URLs from
+// the environment, like the services.
 //
-//	ledgerctl verify   check every ledger invariant and the audit chain
+//	ledgerctl verify                                  check every ledger invariant and the audit chain (WALLET_DATABASE_URL)
+//	ledgerctl clients create -owner ID [-name N] [-role service]   create an API client and print its secret once (GATEWAY_DATABASE_URL)
+//	ledgerctl clients list                            list API clients
+//	ledgerctl clients revoke CLIENT_ID                revoke an API client
 //
 // verify exits 0 when everything holds, 1 with a report when anything is
-// off, and 2 when it cannot run.
+// off, and 2 when it cannot run. The clients commands exit 0 or 2.
 package main
 
 import (
@@ -28,20 +31,32 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if len(os.Args) == 2 && (os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help") {
-		fmt.Println("usage: ledgerctl verify   (reads WALLET_DATABASE_URL)")
+	var code int
+	var err error
+	switch {
+	case len(os.Args) == 2 && (os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help"):
+		fmt.Print(usage)
 		return
-	}
-	if len(os.Args) != 2 || os.Args[1] != "verify" {
-		fmt.Fprintln(os.Stderr, "usage: ledgerctl verify   (reads WALLET_DATABASE_URL)")
+	case len(os.Args) == 2 && os.Args[1] == "verify":
+		code, err = verify(ctx, os.Stdout)
+	case len(os.Args) >= 3 && os.Args[1] == "clients":
+		code, err = clientsCommand(ctx, os.Args[2:], os.Stdout)
+	default:
+		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
 	}
-	code, err := verify(ctx, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ledgerctl:", err)
 	}
 	os.Exit(code)
 }
+
+const usage = `usage:
+  ledgerctl verify                                    (reads WALLET_DATABASE_URL)
+  ledgerctl clients create -owner ID [-name NAME] [-role service]
+  ledgerctl clients list
+  ledgerctl clients revoke CLIENT_ID                  (clients read GATEWAY_DATABASE_URL)
+`
 
 // verify prints the invariant report to w and returns the exit code.
 func verify(ctx context.Context, w io.Writer) (int, error) {

@@ -78,7 +78,10 @@ type ShouldRateLimitRequest struct {
 	// Each descriptor is matched against the tiers independently.
 	Descriptors []*Descriptor `protobuf:"bytes,2,rep,name=descriptors,proto3" json:"descriptors,omitempty"`
 	// Units to consume; 0 means 1.
-	Hits          uint32 `protobuf:"varint,3,opt,name=hits,proto3" json:"hits,omitempty"`
+	Hits uint32 `protobuf:"varint,3,opt,name=hits,proto3" json:"hits,omitempty"`
+	// Check the tiers as for hits but consume nothing, for example to see
+	// whether a client is locked out before checking its credentials.
+	DryRun        bool `protobuf:"varint,4,opt,name=dry_run,json=dryRun,proto3" json:"dry_run,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -132,6 +135,13 @@ func (x *ShouldRateLimitRequest) GetHits() uint32 {
 		return x.Hits
 	}
 	return 0
+}
+
+func (x *ShouldRateLimitRequest) GetDryRun() bool {
+	if x != nil {
+		return x.DryRun
+	}
+	return false
 }
 
 // Descriptor describes a request with entries such as client, ip,
@@ -400,11 +410,12 @@ var File_ledger_ratelimit_v1_ratelimit_proto protoreflect.FileDescriptor
 
 const file_ledger_ratelimit_v1_ratelimit_proto_rawDesc = "" +
 	"\n" +
-	"#ledger/ratelimit/v1/ratelimit.proto\x12\x13ledger.ratelimit.v1\x1a\x1egoogle/protobuf/duration.proto\"\x87\x01\n" +
+	"#ledger/ratelimit/v1/ratelimit.proto\x12\x13ledger.ratelimit.v1\x1a\x1egoogle/protobuf/duration.proto\"\xa0\x01\n" +
 	"\x16ShouldRateLimitRequest\x12\x16\n" +
 	"\x06domain\x18\x01 \x01(\tR\x06domain\x12A\n" +
 	"\vdescriptors\x18\x02 \x03(\v2\x1f.ledger.ratelimit.v1.DescriptorR\vdescriptors\x12\x12\n" +
-	"\x04hits\x18\x03 \x01(\rR\x04hits\"~\n" +
+	"\x04hits\x18\x03 \x01(\rR\x04hits\x12\x17\n" +
+	"\adry_run\x18\x04 \x01(\bR\x06dryRun\"~\n" +
 	"\n" +
 	"Descriptor\x12?\n" +
 	"\aentries\x18\x01 \x03(\v2%.ledger.ratelimit.v1.Descriptor.EntryR\aentries\x1a/\n" +
