@@ -46,9 +46,10 @@ $(TOOLS)/stripe-mock:
 tools: $(TOOLS)/buf $(TOOLS)/protoc-gen-go $(TOOLS)/protoc-gen-go-grpc $(TOOLS)/protoc-gen-grpc-gateway $(TOOLS)/protoc-gen-openapiv2 $(TOOLS)/stripe-mock ## build the pinned code generators and stripe-mock into .bin
 
 .PHONY: generate
-generate: tools ## regenerate proto/gen from proto/
+generate: tools ## regenerate proto/gen from proto/ and the GraphQL server code
 	buf lint
 	buf generate
+	cd gateway/internal/graphql && go generate ./...
 
 .PHONY: check-generated
 check-generated: tools ## fail when proto/gen differs from what the protos generate
@@ -56,6 +57,11 @@ check-generated: tools ## fail when proto/gen differs from what the protos gener
 	buf generate --output "$$out" && \
 	if ! diff -r "$$out/proto/gen" proto/gen; then \
 		echo "proto/gen is stale: run 'make generate' and commit the result" >&2; exit 1; \
+	fi
+	@# gqlgen writes in place, so its check compares with the committed files.
+	@cd gateway/internal/graphql && go generate ./... && \
+	if ! git diff --quiet -- .; then \
+		echo "gateway/internal/graphql is stale: run 'make generate' and commit the result" >&2; exit 1; \
 	fi
 
 .PHONY: build

@@ -45,7 +45,7 @@ type stack struct {
 	signer *auth.Signer
 	// databaseURL is the stack's database, shared by every service.
 	databaseURL string
-	client   *http.Client
+	client      *http.Client
 	// idempotencyPrefix starts the stack's idempotency keys in Redis.
 	idempotencyPrefix string
 	// idempotency is the idempotency service process, which a test may stop.
@@ -140,6 +140,9 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 		"RATELIMIT_GRPC_ADDR="+ratelimitGRPC,
 		"RATELIMIT_ADMIN_ADDR="+ratelimitAdmin,
 		"RATELIMIT_POLICY_FILE="+policyFile,
+		// The race detector and a dozen processes on two cores make a
+		// 50 ms Redis round trip a poor default here.
+		"RATELIMIT_TIMEOUT=1s",
 		"RATELIMIT_REDIS_ADDR="+redisAddr(),
 		"RATELIMIT_REDIS_PREFIX="+strings.Replace(prefix, ":idempotency:", ":ratelimit:", 1),
 	))
@@ -174,6 +177,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 		"GATEWAY_ADMIN_ADDR="+gatewayAdmin,
 		"GATEWAY_WALLET_ADDR=dns:///"+walletGRPC,
 		"GATEWAY_RATELIMIT_ADDR=dns:///"+ratelimitGRPC,
+		"GATEWAY_RATELIMIT_TIMEOUT=1s",
 	))
 	gateway.waitReady(t, gatewayAdmin)
 

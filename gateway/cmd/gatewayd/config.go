@@ -25,6 +25,9 @@ type Config struct {
 	RateLimitDomain  string        `env:"GATEWAY_RATELIMIT_DOMAIN" envDefault:"gateway"`
 	RateLimitTimeout time.Duration `env:"GATEWAY_RATELIMIT_TIMEOUT" envDefault:"100ms"`
 	MaxBodyBytes     int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
+	// Environment is "production" or "development"; production turns
+	// GraphQL introspection off.
+	Environment string `env:"LEDGER_ENV" envDefault:"development"`
 	// DatabaseURL holds the API clients (schema gateway); empty leaves
 	// POST /v1/auth/token out.
 	DatabaseURL string `env:"GATEWAY_DATABASE_URL" secret:"true"`
@@ -46,6 +49,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimitTimeout <= 0 || c.RateLimitTimeout > time.Second {
 		errs = append(errs, fmt.Errorf("GATEWAY_RATELIMIT_TIMEOUT is %s, it must be between 0 and 1s", c.RateLimitTimeout))
+	}
+	if c.Environment != "production" && c.Environment != "development" {
+		errs = append(errs, fmt.Errorf("LEDGER_ENV is %q, it must be production or development", c.Environment))
 	}
 	if c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("GATEWAY_TOKEN_TTL is %s, it must be between 1m and 24h", c.TokenTTL))

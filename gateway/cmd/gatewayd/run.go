@@ -63,16 +63,17 @@ func run(ctx context.Context) error {
 	defer walletConn.Close()
 
 	opts := rest.Options{
-		Signer:           signer,
-		TokenTTL:         cfg.TokenTTL,
-		JWKS:             jwks,
-		Verifier:         verifier,
-		WalletConn:       walletConn,
-		Logger:           logger,
-		MaxBodyBytes:     cfg.MaxBodyBytes,
-		RequestTimeout:   cfg.RequestTimeout,
-		RateLimitDomain:  cfg.RateLimitDomain,
-		RateLimitTimeout: cfg.RateLimitTimeout,
+		GraphQLProduction: cfg.Environment == "production",
+		Signer:            signer,
+		TokenTTL:          cfg.TokenTTL,
+		JWKS:              jwks,
+		Verifier:          verifier,
+		WalletConn:        walletConn,
+		Logger:            logger,
+		MaxBodyBytes:      cfg.MaxBodyBytes,
+		RequestTimeout:    cfg.RequestTimeout,
+		RateLimitDomain:   cfg.RateLimitDomain,
+		RateLimitTimeout:  cfg.RateLimitTimeout,
 	}
 	if cfg.RateLimitAddr != "" {
 		conn, err := dialService(cfg, cfg.RateLimitAddr)

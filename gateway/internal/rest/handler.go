@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/advancia-pay/ledger/gateway/clients"
+	"github.com/advancia-pay/ledger/gateway/internal/graphql"
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	"github.com/advancia-pay/ledger/proto"
@@ -50,11 +51,13 @@ type Options struct {
 	Signer   *auth.Signer
 	TokenTTL time.Duration
 	JWKS     []byte
+	// GraphQLProduction turns GraphQL introspection (__schema, __type) off.
+	GraphQLProduction bool
 }
 
 // NewHandler returns the gateway's public HTTP handler: the REST routes
-// under /v1/ (bearer token required) and the OpenAPI document at
-// /openapi.json.
+// under /v1/ and the GraphQL API at /graphql (bearer token required), and
+// the OpenAPI document at /openapi.json.
 func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
@@ -93,6 +96,14 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 		api = th.limit(api)
 	}
 	root.Handle("/v1/", authenticate(opts.Verifier, th, api))
+	if opts.WalletConn != nil {
+		gql := graphql.NewHandler(graphql.Options{
+			WalletConn: opts.WalletConn, PaymentConn: opts.PaymentConn,
+			RateLimit: opts.RateLimit, RateLimitDomain: opts.RateLimitDomain, RateLimitTimeout: opts.RateLimitTimeout,
+			Production: opts.GraphQLProduction, Logger: opts.Logger,
+		})
+		root.Handle("/graphql", authenticate(opts.Verifier, th, withTimeout(opts.RequestTimeout, gql)))
+	}
 	if opts.Clients != nil && opts.Signer != nil {
 		root.Handle("POST /v1/auth/token", &tokenIssuer{clients: opts.Clients, signer: opts.Signer, ttl: opts.TokenTTL, th: th, logger: opts.Logger})
 	}

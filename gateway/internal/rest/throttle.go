@@ -103,6 +103,10 @@ func (th *throttle) limit(next http.Handler) http.Handler {
 			return
 		}
 		setRateLimitHeaders(w, resp)
+		if failedClosed(resp) {
+			writeProblem(w, r, apperr.Unavailable, "rate limiting is unavailable, retry shortly", time.Second)
+			return
+		}
 		if resp.GetOverallCode() == ratelimitv1.ShouldRateLimitResponse_CODE_OVER_LIMIT {
 			writeProblem(w, r, apperr.RateLimited, "too many requests; retry after the Retry-After delay", retryAfter(resp))
 			return
@@ -140,6 +144,18 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// failedClosed reports whether a tier refused the request only because the
+// rate limit store could not be reached: the caller is not over any limit,
+// so the answer is 503, not 429.
+func failedClosed(resp *ratelimitv1.ShouldRateLimitResponse) bool {
+	for _, s := range resp.GetStatuses() {
+		if s.GetFailureMode() == "closed" {
+			return true
+		}
+	}
+	return false
 }
 
 // retryAfter is the longest wait among the tiers that denied.
