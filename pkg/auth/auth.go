@@ -15,6 +15,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -58,6 +59,8 @@ type Settings struct {
 	Leeway time.Duration
 	// PublicKeys verify ES256 tokens by their "kid" header.
 	PublicKeys map[string]*ecdsa.PublicKey
+	// Remote, when set, adds the keys an identity provider publishes.
+	Remote *RemoteKeys
 	// Algorithms a Verifier accepts; empty means HS256, plus ES256 when
 	// PublicKeys are set. The gateway pins ES256 alone.
 	Algorithms []string
@@ -68,7 +71,7 @@ func (s Settings) algorithms() []string {
 		return s.Algorithms
 	}
 	algs := []string{jwt.SigningMethodHS256.Alg()}
-	if len(s.PublicKeys) > 0 {
+	if len(s.PublicKeys) > 0 || s.Remote != nil {
 		algs = append(algs, jwt.SigningMethodES256.Alg())
 	}
 	return algs
@@ -141,6 +144,11 @@ func (v *Verifier) key(t *jwt.Token) (any, error) {
 	if key, ok := v.settings.PublicKeys[kid]; ok {
 		return key, nil
 	}
+	if v.settings.Remote != nil {
+		if key, ok := v.settings.Remote.Key(kid); ok {
+			return key, nil
+		}
+	}
 	if kid == "" && len(v.settings.PublicKeys) == 1 {
 		for _, key := range v.settings.PublicKeys {
 			return key, nil
@@ -195,6 +203,26 @@ type Config struct {
 	// SigningKeyFile is the PEM P-256 key that signs client tokens; only
 	// the gateway and the development token command need it.
 	SigningKeyFile string `env:"LEDGER_JWT_SIGNING_KEY_FILE"`
+	// JWKSURL is an identity provider's JWK Set, fetched at start and
+	// every JWKSRefresh, whose tokens are accepted too.
+	JWKSURL     string        `env:"LEDGER_JWT_JWKS_URL"`
+	JWKSRefresh time.Duration `env:"LEDGER_JWT_JWKS_REFRESH" envDefault:"10m"`
+}
+
+// LoadRemote is Load plus the keys at JWKSURL, refreshed until ctx is
+// done.
+func (c Config) LoadRemote(ctx context.Context, logger *slog.Logger) (Settings, *Signer, error) {
+	s, signer, err := c.Load()
+	if err != nil || c.JWKSURL == "" {
+		return s, signer, err
+	}
+	if c.JWKSRefresh < time.Minute {
+		return Settings{}, nil, fmt.Errorf("LEDGER_JWT_JWKS_REFRESH is %s, it must be at least 1m", c.JWKSRefresh)
+	}
+	if s.Remote, err = NewRemoteKeys(ctx, c.JWKSURL, c.JWKSRefresh, logger); err != nil {
+		return Settings{}, nil, fmt.Errorf("LEDGER_JWT_JWKS_URL: %w", err)
+	}
+	return s, signer, nil
 }
 
 // Load returns the verification settings with the public keys of

@@ -59,8 +59,8 @@ func (c *Config) Validate() error {
 	if c.BcryptCost < 4 || c.BcryptCost > 14 {
 		errs = append(errs, fmt.Errorf("GATEWAY_BCRYPT_COST is %d, it must be between 4 and 14", c.BcryptCost))
 	}
-	if c.JWKSFile == "" && c.SigningKeyFile == "" {
-		errs = append(errs, errors.New("set LEDGER_JWT_SIGNING_KEY_FILE or LEDGER_JWT_JWKS_FILE: client tokens are ES256"))
+	if c.JWKSFile == "" && c.SigningKeyFile == "" && c.JWKSURL == "" {
+		errs = append(errs, errors.New("set LEDGER_JWT_SIGNING_KEY_FILE, LEDGER_JWT_JWKS_FILE or LEDGER_JWT_JWKS_URL: client tokens are ES256"))
 	}
 	if c.MaxBodyBytes < 1024 {
 		errs = append(errs, fmt.Errorf("GATEWAY_MAX_BODY_BYTES is %d, it must be at least 1024", c.MaxBodyBytes))

@@ -39,7 +39,7 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
-	settings, signer, err := cfg.Load()
+	settings, signer, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
 		return err
 	}

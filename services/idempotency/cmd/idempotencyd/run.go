@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 		DialTimeout: cfg.RedisTimeout, ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout,
 	})
 	defer rdb.Close()
-	settings, _, err := cfg.Load()
+	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
 		return err
 	}

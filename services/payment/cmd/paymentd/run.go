@@ -51,7 +51,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	settings, _, err := cfg.Load()
+	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func run(ctx context.Context) error {
 		MaxRetries: -1,
 	})
 	defer rdb.Close()
-	settings, _, err := cfg.Load()
+	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func run(ctx context.Context) error {
 	})
 	defer rdb.Close()
 
-	settings, _, err := cfg.Load()
+	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
 		return err
 	}
