@@ -148,7 +148,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	))
 	ratelimit.waitReady(t, ratelimitAdmin)
 
-	paymentGRPC := ""
+	paymentGRPC := "off"
 	if cfg.stripeURL != "" {
 		var paymentAdmin string
 		paymentGRPC, paymentAdmin = freeAddr(t), freeAddr(t)

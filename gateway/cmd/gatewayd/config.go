@@ -15,11 +15,11 @@ type Config struct {
 	// WalletAddr is a gRPC target; "dns:///wallet:9091" spreads calls over
 	// every address the name resolves to.
 	WalletAddr string `env:"GATEWAY_WALLET_ADDR" envDefault:"dns:///127.0.0.1:9091"`
-	// PaymentAddr is the gRPC target of the payment service; empty leaves
+	// PaymentAddr is the gRPC target of the payment service; "off" leaves
 	// the payment routes and the Stripe webhook out.
 	PaymentAddr    string        `env:"GATEWAY_PAYMENT_ADDR" envDefault:"dns:///127.0.0.1:9092"`
 	RequestTimeout time.Duration `env:"GATEWAY_REQUEST_TIMEOUT" envDefault:"10s"`
-	// RateLimitAddr is the gRPC target of the rate limit service; empty
+	// RateLimitAddr is the gRPC target of the rate limit service; "off"
 	// turns throttling off.
 	RateLimitAddr    string        `env:"GATEWAY_RATELIMIT_ADDR" envDefault:"dns:///127.0.0.1:9094"`
 	RateLimitDomain  string        `env:"GATEWAY_RATELIMIT_DOMAIN" envDefault:"gateway"`

@@ -33,7 +33,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("gateway", cfg.LogLevel, cfg)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start(ctx, "gateway", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
 	}
@@ -54,9 +54,9 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	walletConn, err := grpc.NewClient(cfg.WalletAddr,
+	walletConn, err := grpc.NewClient(cfg.WalletAddr, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(serviceConfig))
+		grpc.WithDefaultServiceConfig(serviceConfig))...)
 	if err != nil {
 		return fmt.Errorf("dial wallet service %s: %w", cfg.WalletAddr, err)
 	}
@@ -75,7 +75,7 @@ func run(ctx context.Context) error {
 		RateLimitDomain:   cfg.RateLimitDomain,
 		RateLimitTimeout:  cfg.RateLimitTimeout,
 	}
-	if cfg.RateLimitAddr != "" {
+	if cfg.RateLimitAddr != "off" {
 		conn, err := dialService(cfg, cfg.RateLimitAddr)
 		if err != nil {
 			return err
@@ -83,10 +83,10 @@ func run(ctx context.Context) error {
 		defer conn.Close()
 		opts.RateLimit = ratelimitv1.NewRateLimitServiceClient(conn)
 	}
-	if cfg.PaymentAddr != "" {
-		paymentConn, err := grpc.NewClient(cfg.PaymentAddr,
+	if cfg.PaymentAddr != "off" {
+		paymentConn, err := grpc.NewClient(cfg.PaymentAddr, append(telemetry.ClientOptions(),
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithDefaultServiceConfig(serviceConfig))
+			grpc.WithDefaultServiceConfig(serviceConfig))...)
 		if err != nil {
 			return fmt.Errorf("dial payment service %s: %w", cfg.PaymentAddr, err)
 		}
@@ -143,10 +143,10 @@ func dialService(cfg Config, target string) (*grpc.ClientConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := grpc.NewClient(target,
+	conn, err := grpc.NewClient(target, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(creds),
-		grpc.WithDefaultServiceConfig(serviceConfig))
+		grpc.WithDefaultServiceConfig(serviceConfig))...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}

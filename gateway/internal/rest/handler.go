@@ -113,7 +113,7 @@ func NewHandler(ctx context.Context, opts Options) (http.Handler, error) {
 	root.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		routingErrorHandler(r.Context(), nil, nil, w, r, http.StatusNotFound)
 	})
-	return withSecurityHeaders(withRequestID(accessLog(opts.Logger, limitBody(opts.MaxBodyBytes, root)))), nil
+	return withSecurityHeaders(withTracing(withRequestID(accessLog(opts.Logger, limitBody(opts.MaxBodyBytes, root))))), nil
 }
 
 // incomingHeader forwards the HTTP headers the services read. The

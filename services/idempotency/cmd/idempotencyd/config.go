@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/advancia-pay/ledger/pkg/redisclient"
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
@@ -10,14 +11,14 @@ import (
 
 // Config is idempotencyd's configuration, read from the environment.
 type Config struct {
-	GRPCAddr      string        `env:"IDEMPOTENCY_GRPC_ADDR" envDefault:"127.0.0.1:9093"`
-	AdminAddr     string        `env:"IDEMPOTENCY_ADMIN_ADDR" envDefault:"127.0.0.1:9193"`
-	DatabaseURL   string        `env:"IDEMPOTENCY_DATABASE_URL,required,notEmpty" secret:"true"`
-	Migrate       bool          `env:"IDEMPOTENCY_MIGRATE" envDefault:"true"`
-	RedisAddr     string        `env:"IDEMPOTENCY_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
-	RedisPassword string        `env:"IDEMPOTENCY_REDIS_PASSWORD" secret:"true"`
-	RedisTimeout  time.Duration `env:"IDEMPOTENCY_REDIS_TIMEOUT" envDefault:"250ms"`
-	RedisPrefix   string        `env:"IDEMPOTENCY_REDIS_PREFIX" envDefault:"idempotency:"`
+	GRPCAddr    string `env:"IDEMPOTENCY_GRPC_ADDR" envDefault:"127.0.0.1:9093"`
+	AdminAddr   string `env:"IDEMPOTENCY_ADMIN_ADDR" envDefault:"127.0.0.1:9193"`
+	DatabaseURL string `env:"IDEMPOTENCY_DATABASE_URL,required,notEmpty" secret:"true"`
+	Migrate     bool   `env:"IDEMPOTENCY_MIGRATE" envDefault:"true"`
+	// Redis caches completed records: IDEMPOTENCY_REDIS_ADDR, or
+	// IDEMPOTENCY_REDIS_ADDRS and IDEMPOTENCY_REDIS_MASTER_NAME.
+	Redis       redisclient.Config `envPrefix:"IDEMPOTENCY_REDIS_"`
+	RedisPrefix string             `env:"IDEMPOTENCY_REDIS_PREFIX" envDefault:"idempotency:"`
 	// TTL is how long a record is kept and replayed.
 	TTL time.Duration `env:"IDEMPOTENCY_TTL" envDefault:"24h"`
 	// CleanupInterval is how often expired records are deleted.
@@ -36,8 +37,8 @@ func (c *Config) Validate() error {
 	if c.CleanupInterval < time.Second {
 		errs = append(errs, fmt.Errorf("IDEMPOTENCY_CLEANUP_INTERVAL is %s, it must be at least 1s", c.CleanupInterval))
 	}
-	if c.RedisTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("IDEMPOTENCY_REDIS_TIMEOUT is %s, it must be positive", c.RedisTimeout))
+	if c.Redis.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("IDEMPOTENCY_REDIS_TIMEOUT is %s, it must be positive", c.Redis.Timeout))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT is %s, it must be positive", c.ShutdownTimeout))

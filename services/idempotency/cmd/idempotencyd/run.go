@@ -5,12 +5,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
 	"github.com/advancia-pay/ledger/pkg/pgmigrate"
+	"github.com/advancia-pay/ledger/pkg/redisclient"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	idempotencyv1 "github.com/advancia-pay/ledger/proto/gen/ledger/idempotency/v1"
@@ -30,7 +30,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("idempotency", cfg.LogLevel, cfg)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start(ctx, "idempotency", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
 	}
@@ -41,10 +41,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	defer pool.Close()
-	rdb := redis.NewClient(&redis.Options{
-		Addr: cfg.RedisAddr, Password: cfg.RedisPassword,
-		DialTimeout: cfg.RedisTimeout, ReadTimeout: cfg.RedisTimeout, WriteTimeout: cfg.RedisTimeout,
-	})
+	rdb := redisclient.New(cfg.Redis)
 	defer rdb.Close()
 	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {

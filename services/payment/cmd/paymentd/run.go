@@ -40,7 +40,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("payment", cfg.LogLevel, cfg)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start(ctx, "payment", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
 	}
@@ -121,10 +121,10 @@ func run(ctx context.Context) error {
 // dial connects to a service; creds, when set, authenticate every call as
 // the payment service.
 func dial(target string, creds *auth.ServiceToken) (*grpc.ClientConn, error) {
-	opts := []grpc.DialOption{
+	opts := append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`),
-	}
+	)
 	if creds != nil {
 		opts = append(opts, grpc.WithPerRPCCredentials(creds))
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/advancia-pay/ledger/pkg/redisclient"
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
@@ -13,10 +14,11 @@ type Config struct {
 	GRPCAddr   string `env:"RATELIMIT_GRPC_ADDR" envDefault:"127.0.0.1:9094"`
 	AdminAddr  string `env:"RATELIMIT_ADMIN_ADDR" envDefault:"127.0.0.1:9194"`
 	PolicyFile string `env:"RATELIMIT_POLICY_FILE" envDefault:"deploy/ratelimit/policies.yaml"`
-	RedisAddr  string `env:"RATELIMIT_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
-	// RedisPassword is sent with every Redis connection.
-	RedisPassword string `env:"RATELIMIT_REDIS_PASSWORD" secret:"true"`
-	RedisPrefix   string `env:"RATELIMIT_REDIS_PREFIX" envDefault:"ratelimit:"`
+	// Redis holds the counters: RATELIMIT_REDIS_ADDR, or
+	// RATELIMIT_REDIS_ADDRS and RATELIMIT_REDIS_MASTER_NAME. Its timeouts
+	// are RATELIMIT_TIMEOUT.
+	Redis       redisclient.Config `envPrefix:"RATELIMIT_REDIS_"`
+	RedisPrefix string             `env:"RATELIMIT_REDIS_PREFIX" envDefault:"ratelimit:"`
 	// Timeout bounds the Redis round trip; past it, each tier's failure
 	// mode decides.
 	Timeout time.Duration `env:"RATELIMIT_TIMEOUT" envDefault:"50ms"`

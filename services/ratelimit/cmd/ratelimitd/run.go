@@ -7,11 +7,11 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/redisclient"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
@@ -28,7 +28,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("ratelimit", cfg.LogLevel, cfg)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start(ctx, "ratelimit", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
 	}
@@ -40,14 +40,9 @@ func run(ctx context.Context) error {
 	}
 	logger.Info("policy loaded", "file", cfg.PolicyFile, "domain", p.Domain, "tiers", len(p.Tiers))
 
-	rdb := redis.NewClient(&redis.Options{
-		Addr: cfg.RedisAddr, Password: cfg.RedisPassword,
-		DialTimeout: cfg.Timeout, ReadTimeout: cfg.Timeout, WriteTimeout: cfg.Timeout,
-		ContextTimeoutEnabled: true,
-		// A retry would exceed the decision timeout; the failure mode
-		// decides instead.
-		MaxRetries: -1,
-	})
+	redisCfg := cfg.Redis
+	redisCfg.Timeout = cfg.Timeout
+	rdb := redisclient.New(redisCfg)
 	defer rdb.Close()
 	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {

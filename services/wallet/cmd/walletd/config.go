@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/advancia-pay/ledger/pkg/redisclient"
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
@@ -10,15 +11,15 @@ import (
 
 // Config is walletd's configuration, read from the environment.
 type Config struct {
-	GRPCAddr      string        `env:"WALLET_GRPC_ADDR" envDefault:"127.0.0.1:9091"`
-	AdminAddr     string        `env:"WALLET_ADMIN_ADDR" envDefault:"127.0.0.1:9191"`
-	DatabaseURL   string        `env:"WALLET_DATABASE_URL,required,notEmpty" secret:"true"`
-	Migrate       bool          `env:"WALLET_MIGRATE" envDefault:"true"`
-	RedisAddr     string        `env:"WALLET_REDIS_ADDR" envDefault:"127.0.0.1:6379"`
-	RedisPassword string        `env:"WALLET_REDIS_PASSWORD" secret:"true"`
-	RedisTimeout  time.Duration `env:"WALLET_REDIS_TIMEOUT" envDefault:"250ms"`
-	LockTTL       time.Duration `env:"WALLET_LOCK_TTL" envDefault:"5s"`
-	// IdempotencyAddr is the gRPC target of the idempotency service; empty
+	GRPCAddr    string `env:"WALLET_GRPC_ADDR" envDefault:"127.0.0.1:9091"`
+	AdminAddr   string `env:"WALLET_ADMIN_ADDR" envDefault:"127.0.0.1:9191"`
+	DatabaseURL string `env:"WALLET_DATABASE_URL,required,notEmpty" secret:"true"`
+	Migrate     bool   `env:"WALLET_MIGRATE" envDefault:"true"`
+	// Redis holds the locks: WALLET_REDIS_ADDR, or WALLET_REDIS_ADDRS and
+	// WALLET_REDIS_MASTER_NAME for a Cluster or Sentinel.
+	Redis   redisclient.Config `envPrefix:"WALLET_REDIS_"`
+	LockTTL time.Duration      `env:"WALLET_LOCK_TTL" envDefault:"5s"`
+	// IdempotencyAddr is the gRPC target of the idempotency service; "off"
 	// runs without it (the ledger still applies each key once).
 	IdempotencyAddr string `env:"WALLET_IDEMPOTENCY_ADDR" envDefault:"dns:///127.0.0.1:9093"`
 	// HoldSweepInterval is how often expired holds are marked expired.
@@ -43,8 +44,8 @@ func (c *Config) Validate() error {
 	if c.VerifyInterval != 0 && c.VerifyInterval < time.Minute {
 		errs = append(errs, fmt.Errorf("WALLET_VERIFY_INTERVAL is %s, it must be 0 (off) or at least 1m", c.VerifyInterval))
 	}
-	if c.RedisTimeout <= 0 {
-		errs = append(errs, fmt.Errorf("WALLET_REDIS_TIMEOUT is %s, it must be positive", c.RedisTimeout))
+	if c.Redis.Timeout <= 0 {
+		errs = append(errs, fmt.Errorf("WALLET_REDIS_TIMEOUT is %s, it must be positive", c.Redis.Timeout))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("SHUTDOWN_TIMEOUT is %s, it must be positive", c.ShutdownTimeout))

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/redis/go-redis/v9"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/advancia-pay/ledger/pkg/idempotency"
 	"github.com/advancia-pay/ledger/pkg/lock"
 	"github.com/advancia-pay/ledger/pkg/pgmigrate"
+	"github.com/advancia-pay/ledger/pkg/redisclient"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	idempotencyv1 "github.com/advancia-pay/ledger/proto/gen/ledger/idempotency/v1"
@@ -32,7 +32,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	logger, metricsHandler, shutdownMetrics, err := telemetry.Start("wallet", cfg.LogLevel, cfg)
+	logger, metricsHandler, shutdownMetrics, err := telemetry.Start(ctx, "wallet", cfg.LogLevel, cfg)
 	if err != nil {
 		return err
 	}
@@ -44,13 +44,7 @@ func run(ctx context.Context) error {
 	}
 	defer pool.Close()
 
-	rdb := redis.NewClient(&redis.Options{
-		Addr:         cfg.RedisAddr,
-		Password:     cfg.RedisPassword,
-		DialTimeout:  cfg.RedisTimeout,
-		ReadTimeout:  cfg.RedisTimeout,
-		WriteTimeout: cfg.RedisTimeout,
-	})
+	rdb := redisclient.New(cfg.Redis)
 	defer rdb.Close()
 
 	settings, _, err := cfg.LoadRemote(ctx, logger)
@@ -68,7 +62,7 @@ func run(ctx context.Context) error {
 	startJobs(ctx, cfg, store, logger)
 
 	interceptors := []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)}
-	if cfg.IdempotencyAddr != "" {
+	if cfg.IdempotencyAddr != "off" {
 		guard, closeGuard, err := idempotencyGuard(cfg, logger)
 		if err != nil {
 			return err
@@ -118,10 +112,10 @@ func idempotencyGuard(cfg Config, logger *slog.Logger) (grpc.UnaryServerIntercep
 	if err != nil {
 		return nil, nil, err
 	}
-	conn, err := grpc.NewClient(cfg.IdempotencyAddr,
+	conn, err := grpc.NewClient(cfg.IdempotencyAddr, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithPerRPCCredentials(creds),
-		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`))
+		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial idempotency service %s: %w", cfg.IdempotencyAddr, err)
 	}
