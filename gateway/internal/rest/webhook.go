@@ -6,8 +6,11 @@ import (
 	"net/http"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/advancia-pay/ledger/pkg/apperr"
+	"github.com/advancia-pay/ledger/pkg/telemetry"
 	paymentv1 "github.com/advancia-pay/ledger/proto/gen/ledger/payment/v1"
 )
 
@@ -20,10 +23,11 @@ func stripeWebhook(client paymentv1.PaymentServiceClient, logger *slog.Logger) h
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		payload, err := io.ReadAll(r.Body)
 		if err != nil {
-			http.Error(w, "request body is unreadable or too large", http.StatusBadRequest)
+			writeProblem(w, r, apperr.InvalidRequest, "request body is unreadable or too large", 0)
 			return
 		}
-		_, err = client.HandleStripeWebhook(r.Context(), &paymentv1.HandleStripeWebhookRequest{
+		ctx := metadata.AppendToOutgoingContext(r.Context(), "x-request-id", telemetry.RequestID(r.Context()))
+		_, err = client.HandleStripeWebhook(ctx, &paymentv1.HandleStripeWebhookRequest{
 			Payload: payload, Signature: r.Header.Get("Stripe-Signature"),
 		})
 		switch status.Code(err) {
@@ -32,10 +36,10 @@ func stripeWebhook(client paymentv1.PaymentServiceClient, logger *slog.Logger) h
 			_, _ = w.Write([]byte(`{"received":true}` + "\n"))
 		case codes.InvalidArgument:
 			logger.WarnContext(r.Context(), "stripe webhook rejected", "error", status.Convert(err).Message())
-			http.Error(w, "invalid webhook delivery", http.StatusBadRequest)
+			writeProblem(w, r, apperr.InvalidRequest, "invalid webhook delivery: check the signing secret and the clock", 0)
 		default:
 			logger.ErrorContext(r.Context(), "stripe webhook failed, Stripe will retry", "error", err)
-			http.Error(w, "webhook processing failed", http.StatusInternalServerError)
+			writeProblem(w, r, apperr.Internal, "webhook processing failed", 0)
 		}
 	})
 }
