@@ -2,6 +2,8 @@ package pgtx
 
 import (
 	"errors"
+	"io"
+	"net"
 
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -63,4 +65,14 @@ func isViolation(err error, code, constraint string) bool {
 	}
 
 	return constraint == "" || pgErr.ConstraintName == constraint
+}
+
+// IsConnectionError reports whether err means PostgreSQL could not be
+// reached or the connection broke, as opposed to an error the server
+// returned: callers answer it with "unavailable, retry".
+func IsConnectionError(err error) bool {
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err)
 }

@@ -118,9 +118,11 @@ func (th *throttle) limit(next http.Handler) http.Handler {
 // failedAuthentication counts a failed authentication and reports whether
 // the caller is now over the limit.
 func (th *throttle) failedAuthentication(r *http.Request) (bool, time.Duration) {
-	resp, err := th.decide(r.Context(), true, map[string]string{"route_class": classAuthFailure, "ip": clientIP(r)})
-	if err != nil {
-		return true, time.Second
+	// Counting is best effort here: when the limiter cannot decide, the
+	// caller still gets its 401, not a lockout it did not earn.
+	resp, err := th.decide(r.Context(), false, map[string]string{"route_class": classAuthFailure, "ip": clientIP(r)})
+	if err != nil || failedClosed(resp) {
+		return false, 0
 	}
 	return resp.GetOverallCode() == ratelimitv1.ShouldRateLimitResponse_CODE_OVER_LIMIT, retryAfter(resp)
 }

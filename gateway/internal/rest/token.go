@@ -49,7 +49,14 @@ func (ti *tokenIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	failures := ti.failureDescriptors(r, req.ClientID)
-	if locked, wait := ti.lockedOut(r.Context(), failures); locked {
+	locked, wait, unknown := ti.lockedOut(r.Context(), failures)
+	if unknown {
+		// Authentication fails closed: without the failure counts, no
+		// secret is checked, so guessing cannot go unlimited.
+		writeProblem(w, r, apperr.Unavailable, "sign-in is unavailable, retry shortly", time.Second)
+		return
+	}
+	if locked {
 		ti.logger.WarnContext(r.Context(), "token exchange refused during lockout", "client_id", req.ClientID, "ip", clientIP(r))
 		writeProblem(w, r, apperr.RateLimited, "too many failed attempts; retry after the Retry-After delay", wait)
 		return
@@ -86,16 +93,17 @@ func (ti *tokenIssuer) failureDescriptors(r *http.Request, clientID string) []ma
 }
 
 // lockedOut checks, without counting, whether the client id or the IP is
-// over its failure limit. Without a rate limiter nothing is locked.
-func (ti *tokenIssuer) lockedOut(ctx context.Context, failures []map[string]string) (bool, time.Duration) {
+// over its failure limit; unknown is true when the limiter could not
+// decide. Without a rate limiter nothing is locked.
+func (ti *tokenIssuer) lockedOut(ctx context.Context, failures []map[string]string) (locked bool, wait time.Duration, unknown bool) {
 	if ti.th == nil {
-		return false, 0
+		return false, 0, false
 	}
 	resp, err := ti.th.peek(ctx, failures...)
-	if err != nil {
-		return true, time.Second
+	if err != nil || failedClosed(resp) {
+		return false, 0, true
 	}
-	return resp.GetOverallCode() == ratelimitv1.ShouldRateLimitResponse_CODE_OVER_LIMIT, retryAfter(resp)
+	return resp.GetOverallCode() == ratelimitv1.ShouldRateLimitResponse_CODE_OVER_LIMIT, retryAfter(resp), false
 }
 
 // recordFailure counts a failed exchange and logs the lockout it starts.
@@ -107,7 +115,7 @@ func (ti *tokenIssuer) recordFailure(r *http.Request, clientID string, failures 
 	if err != nil {
 		return
 	}
-	if locked, _ := ti.lockedOut(r.Context(), failures); locked || resp.GetOverallCode() == ratelimitv1.ShouldRateLimitResponse_CODE_OVER_LIMIT {
+	if locked, _, _ := ti.lockedOut(r.Context(), failures); locked || resp.GetOverallCode() == ratelimitv1.ShouldRateLimitResponse_CODE_OVER_LIMIT {
 		ti.logger.WarnContext(r.Context(), "token exchange locked out after repeated failures", "client_id", clientID, "ip", clientIP(r))
 	}
 }

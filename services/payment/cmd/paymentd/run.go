@@ -106,6 +106,7 @@ func run(ctx context.Context) error {
 			paymentv1.RegisterPaymentServiceServer(g, grpcapi.NewServer(svc, cfg.StripeWebhookSecret))
 		},
 		Interceptors: []grpc.UnaryServerInterceptor{
+			grpcapi.UnaryDatabaseErrors(),
 			auth.UnaryServerInterceptor(verifier, publicMethods...),
 			idempotency.UnaryServerInterceptor(idempotency.Options{
 				Client:  idempotencyv1.NewIdempotencyServiceClient(idempotencyConn),

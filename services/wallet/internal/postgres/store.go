@@ -6,14 +6,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/advancia-pay/ledger/pkg/apperr"
@@ -193,15 +190,8 @@ func translate(err error, step string) error {
 		return apperr.Wrap(err, apperr.WalletBusy, "the wallet is busy with concurrent requests, retry shortly").WithRetryAfter(time.Second)
 	case pgtx.IsCheckViolation(err, "wallets_user_balance_non_negative"):
 		return apperr.Wrap(err, apperr.InsufficientFunds, "insufficient funds")
-	case isConnectionError(err):
+	case pgtx.IsConnectionError(err):
 		return apperr.Wrap(err, apperr.Unavailable, "the ledger database is unavailable, retry shortly").WithRetryAfter(unavailableRetryAfter)
 	}
 	return fmt.Errorf("%s: %w", step, err)
-}
-
-func isConnectionError(err error) bool {
-	var connectErr *pgconn.ConnectError
-	var netErr net.Error
-	return errors.As(err, &connectErr) || errors.As(err, &netErr) ||
-		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.Timeout(err)
 }
