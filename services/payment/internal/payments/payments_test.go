@@ -282,3 +282,24 @@ func TestCardRefundGoesThroughStripeAndLedger(t *testing.T) {
 		t.Errorf("refund over the rest: code = %q, want refund_exceeds_payment", codeOf(err))
 	}
 }
+
+func TestFailingOutboxEntriesDoNotBlockNewOnes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	p, err := e.svc.CreatePayment(ctx, patient, cardPayment("card-1", "pm_card_visa", 100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first entry has failed 50 times already; a newer, untried entry
+	// must come before it.
+	if _, err := e.pool.Exec(ctx, `UPDATE outbox SET attempts = 50`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.pool.Exec(ctx, `INSERT INTO outbox (kind, payment_id, created_at) VALUES ('credit_payee', $1, now())`, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := e.store.PendingOutbox(ctx, 1)
+	if err != nil || len(entries) != 1 || entries[0].Attempts != 0 {
+		t.Errorf("first pending entry = %+v, %v; want the untried one", entries, err)
+	}
+}

@@ -9,10 +9,12 @@ import (
 	"github.com/advancia-pay/ledger/services/payment/internal/payments"
 )
 
-// PendingOutbox returns up to limit unprocessed entries, oldest first.
+// PendingOutbox returns up to limit unprocessed entries, those tried least
+// often first and then the oldest, so entries that keep failing cannot
+// hold back newer ones.
 func (s *Store) PendingOutbox(ctx context.Context, limit int) ([]payments.OutboxEntry, error) {
 	rows, err := s.pool.Query(ctx, `SELECT id, kind, payment_id::text, coalesce(refund_id::text, ''), attempts, created_at
-		FROM outbox WHERE processed_at IS NULL ORDER BY id LIMIT $1`, limit)
+		FROM outbox WHERE processed_at IS NULL ORDER BY attempts, id LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
