@@ -29,7 +29,7 @@ var rootUser = regexp.MustCompile(`^(0|root)(:.*)?$`)
 
 // findPrivilegeProblems walks a decoded YAML or JSON tree and returns,
 // with the path of each, every Docker socket mount, privileged setting and
-// root user. It knows the field names of Kubernetes (privileged,
+// root user. It checks the field names of Kubernetes (privileged,
 // runAsUser, runAsNonRoot) and of Compose (privileged, user), so one walk
 // covers both formats.
 func findPrivilegeProblems(node any, path string) []string {

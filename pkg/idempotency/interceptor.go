@@ -141,8 +141,8 @@ func (g *guard) intercept(ctx context.Context, req proto.Message, method string,
 		return replay(ctx, method, claim.GetResponse())
 	case idempotencyv1.ClaimResponse_OUTCOME_IN_PROGRESS:
 		g.count(ctx, c, "in_progress")
-		// Most requests finish within milliseconds, so the client is told to
-		// come back in a second rather than after the whole lease.
+		// Most requests finish within milliseconds, so the client should
+		// retry in a second rather than after the whole lease.
 		return nil, apperr.New(apperr.IdempotencyKeyInUse, "a request with idempotency key %q is still running", c.key).WithRetryAfter(time.Second)
 	case idempotencyv1.ClaimResponse_OUTCOME_MISMATCH:
 		g.count(ctx, c, "mismatch")

@@ -69,7 +69,7 @@ func isViolation(err error, code, constraint string) bool {
 
 // IsConnectionError reports whether err means PostgreSQL could not be
 // reached or the connection broke, as opposed to an error the server
-// returned: callers answer it with "unavailable, retry".
+// returned, so that callers can respond with "unavailable, retry".
 func IsConnectionError(err error) bool {
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error

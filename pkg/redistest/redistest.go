@@ -26,7 +26,7 @@ const (
 // 127.0.0.1:6379) and a key prefix "test:<test name>:<8 hex>:" unique to this
 // test. t.Cleanup deletes every key under the prefix and then closes the
 // client. It calls t.Fatalf, with the command that starts Redis, when the
-// server does not answer PING within 3 seconds.
+// server does not reply to PING within 3 seconds.
 func NewClient(t testing.TB) (*redis.Client, string) {
 	t.Helper()
 
@@ -42,7 +42,7 @@ func NewClient(t testing.TB) (*redis.Client, string) {
 
 	if err := client.Ping(ctx).Err(); err != nil {
 		_ = client.Close()
-		t.Fatalf("redistest: Redis at %s does not answer PING (%v); start it with: %s", addr, err, startHint)
+		t.Fatalf("redistest: Redis at %s did not reply to PING (%v); start it with: %s", addr, err, startHint)
 	}
 
 	prefix := "test:" + sanitize(t.Name()) + ":" + randomHex(t) + ":"

@@ -78,7 +78,7 @@ func (th *throttle) logUnreachable(ctx context.Context, err error) {
 	now := time.Now().UnixNano()
 	last := th.lastLog.Load()
 	if now-last >= int64(10*time.Second) && th.lastLog.CompareAndSwap(last, now) {
-		th.logger.WarnContext(ctx, "rate limit service unreachable; payments refused, other requests allowed", "error", err)
+		th.logger.WarnContext(ctx, "rate limit service unreachable; payments rejected, other requests allowed", "error", err)
 	}
 }
 
@@ -148,9 +148,9 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// failedClosed reports whether a tier refused the request only because the
-// rate limit store could not be reached: the caller is not over any limit,
-// so the answer is 503, not 429.
+// failedClosed reports whether a tier rejected the request only because
+// the rate limit store could not be reached. The caller is not over any
+// limit, so the response is 503, not 429.
 func failedClosed(resp *ratelimitv1.ShouldRateLimitResponse) bool {
 	for _, s := range resp.GetStatuses() {
 		if s.GetFailureMode() == "closed" {

@@ -19,8 +19,8 @@ const maxTokenRequestBytes = 4 << 10
 
 // tokenIssuer serves POST /v1/auth/token: an API client's id and secret
 // for a short-lived ES256 token. Failed exchanges are counted per client
-// id and per IP by the rate limit service; while either is over its
-// limit, every exchange for it is refused, even with the right secret.
+// id and per IP by the rate limit service. While either is over its limit,
+// every exchange for it is rejected, even with the right secret.
 type tokenIssuer struct {
 	clients *clients.Store
 	signer  *auth.Signer
@@ -57,7 +57,7 @@ func (ti *tokenIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if locked {
-		ti.logger.WarnContext(r.Context(), "token exchange refused during lockout", "client_id", req.ClientID, "ip", clientIP(r))
+		ti.logger.WarnContext(r.Context(), "token exchange rejected during lockout", "client_id", req.ClientID, "ip", clientIP(r))
 		writeProblem(w, r, apperr.RateLimited, "too many failed attempts; retry after the Retry-After delay", wait)
 		return
 	}

@@ -24,8 +24,8 @@ import (
 	walletv1 "github.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1"
 )
 
-// walletStub answers ListWallets; the test is about the trace, not the
-// wallet.
+// walletStub implements only ListWallets, because the test is about the
+// trace, not the wallet.
 type walletStub struct {
 	walletv1.UnimplementedWalletServiceServer
 }

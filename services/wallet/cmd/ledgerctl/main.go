@@ -1,10 +1,14 @@
 // Command ledgerctl is the ledger's admin tool. It reads database URLs from
 // the environment, like the services.
 //
-//	ledgerctl verify                                  check every ledger invariant and the audit chain (WALLET_DATABASE_URL)
-//	ledgerctl clients create -owner ID [-name N] [-role service]   create an API client and print its secret once (GATEWAY_DATABASE_URL)
-//	ledgerctl clients list                            list API clients
-//	ledgerctl clients revoke CLIENT_ID                revoke an API client
+//	ledgerctl verify
+//	ledgerctl clients create -owner ID [-name N] [-role service]
+//	ledgerctl clients list
+//	ledgerctl clients revoke CLIENT_ID
+//
+// verify checks every ledger invariant and the audit chain, reading
+// WALLET_DATABASE_URL. The clients commands manage API clients in
+// GATEWAY_DATABASE_URL; create prints the new secret once.
 //
 // verify exits 0 when everything holds, 1 with a report when anything is
 // off, and 2 when it cannot run. The clients commands exit 0 or 2.

@@ -108,10 +108,10 @@ type Balance struct {
 // hold placed or voided.
 type Operation struct {
 	Type string
-	// WalletID is the wallet the key is scoped to: the credited wallet of a
-	// credit, the debited wallet of a debit or transfer, the held wallet of
-	// a hold, capture or void, and the source wallet of the transaction a
-	// reversal reverses.
+	// WalletID is the wallet the key is scoped to. It is the credited
+	// wallet of a credit and the debited wallet of a debit or transfer. For
+	// a hold, capture or void it is the held wallet, and for a reversal the
+	// source wallet of the reversed transaction.
 	WalletID string
 	// ToWalletID is the receiving wallet of a transfer, the optional
 	// receiving wallet of a capture, and the counterparty of the
