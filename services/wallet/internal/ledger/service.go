@@ -66,7 +66,11 @@ func (s *Service) ListWallets(ctx context.Context, caller auth.Identity) ([]Wall
 
 // Move applies one credit, debit or transfer. A repeated idempotency key
 // with the same request returns the original transaction with Replayed set.
-func (s *Service) Move(ctx context.Context, caller auth.Identity, op Operation) (Result, error) {
+func (s *Service) Move(ctx context.Context, caller auth.Identity, op Operation) (res Result, err error) {
+	// Every outcome is counted, the rejections before the transaction
+	// (invalid input, permission, a busy wallet) included.
+	defer func() { s.metrics.recordOperation(ctx, op.Type, Result{Replayed: res.Replayed, Err: err}) }()
+
 	if err := s.prepare(ctx, caller, &op); err != nil {
 		return Result{}, err
 	}
@@ -77,8 +81,7 @@ func (s *Service) Move(ctx context.Context, caller auth.Identity, op Operation) 
 	}
 	defer release()
 
-	res := s.store.Apply(ctx, []Operation{op})[0]
-	s.metrics.recordOperation(ctx, op.Type, res)
+	res = s.store.Apply(ctx, []Operation{op})[0]
 	if res.Err != nil {
 		return Result{}, res.Err
 	}
