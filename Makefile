@@ -78,8 +78,11 @@ test: check-deps check-generated $(TOOLS)/stripe-mock ## vet and test everything
 	go test -race -count=1 -timeout 15m $(PACKAGES)
 
 .PHONY: bench
-bench: check-deps ## run the benchmarks (see BENCHMARKS.md)
+bench: check-deps build $(TOOLS)/stripe-mock ## run the benchmark harness against the stack (FULL=1 for the full set; see BENCHMARKS.md)
 	go test -run '^$$' -bench . -benchmem -count 1 github.com/advancia-pay/ledger/services/wallet/...
+	@go build -o bin/ github.com/advancia-pay/ledger/bench/cmd/ledgerbench
+	@mkdir -p .run && go build -o bin/ github.com/advancia-pay/ledger/gateway/cmd/devtoken && bin/devtoken -init-keys .run
+	@FULL=$(FULL) deploy/local/bench.sh
 
 .PHONY: run
 run: check-deps build $(TOOLS)/stripe-mock ## migrate, start every service and the gateway; Ctrl-C stops them

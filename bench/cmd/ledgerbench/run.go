@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
+	walletv1 "github.com/advancia-pay/ledger/proto/gen/ledger/wallet/v1"
+)
+
+// bench is the state of one run.
+type bench struct {
+	opts    options
+	wallet  walletv1.WalletServiceClient
+	health  healthpb.HealthClient
+	http    *http.Client
+	signer  *auth.Signer
+	service string
+	runID   string
+	// ids and tokens are the wallets of the uniform workloads and their
+	// owners' tokens.
+	ids, tokens []string
+	results     []result
+	checks      []string
+}
+
+func run(ctx context.Context, opts options) error {
+	cfg, err := config.Load[auth.Config]()
+	if err != nil {
+		return err
+	}
+	settings, signer, err := cfg.Load()
+	if err != nil || signer == nil {
+		return fmt.Errorf("load the token key (LEDGER_JWT_SIGNING_KEY_FILE): %v", err)
+	}
+	service, err := auth.Issue(settings, "ledgerbench", []string{auth.RoleService}, time.Hour, time.Now())
+	if err != nil {
+		return err
+	}
+	conn, err := grpc.NewClient(opts.walletAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+
+	b := &bench{
+		opts: opts, wallet: walletv1.NewWalletServiceClient(conn), health: healthpb.NewHealthClient(conn),
+		http: &http.Client{Timeout: 10 * time.Second}, signer: signer, service: service,
+		runID: strconv.FormatInt(time.Now().UnixNano(), 36),
+	}
+	steps := []func(context.Context) error{b.setup, b.floors, b.uniform, b.hotWallet, b.replays, b.mixed}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return b.write()
+}
+
+// authed returns ctx with a bearer token and an optional idempotency key.
+func authed(ctx context.Context, token, key string) context.Context {
+	md := metadata.Pairs("authorization", "Bearer "+token)
+	if key != "" {
+		md.Append("idempotency-key", key)
+	}
+	return metadata.NewOutgoingContext(ctx, md)
+}
+
+// classify maps a call's error to an outcome: business rejections
+// (FAILED_PRECONDITION, such as insufficient_funds) are not errors.
+func classify(err error) outcome {
+	switch status.Code(err) {
+	case codes.OK:
+		return outcomeOK
+	case codes.FailedPrecondition:
+		return outcomeRejected
+	case codes.Aborted:
+		return outcomeBusy
+	}
+	return outcomeError
+}
+
+// setup creates the wallets of the uniform workloads, each funded with
+// 1,000,000 minor units.
+func (b *bench) setup(ctx context.Context) error {
+	n := b.opts.wallets()
+	fmt.Fprintf(os.Stderr, "ledgerbench: creating %d wallets\n", n)
+	for i := range n {
+		token, err := b.signer.Issue(fmt.Sprintf("bench-%s-%d", b.runID, i), nil, 2*time.Hour, time.Now(), nil)
+		if err != nil {
+			return err
+		}
+		w, err := b.wallet.CreateWallet(authed(ctx, token, ""), &walletv1.CreateWalletRequest{Currency: "USD"})
+		if err != nil {
+			return fmt.Errorf("create wallet %d: %w", i, err)
+		}
+		_, err = b.wallet.Credit(authed(ctx, b.service, "fund-"+w.GetId()), &walletv1.CreditRequest{WalletId: w.GetId(), Amount: 1_000_000})
+		if err != nil {
+			return fmt.Errorf("fund wallet %d: %w", i, err)
+		}
+		b.ids, b.tokens = append(b.ids, w.GetId()), append(b.tokens, token)
+	}
+	return nil
+}
+
+// transfer moves 1 unit between two random wallets of the uniform set.
+func (b *bench) transfer(ctx context.Context, key string, rng *rand.Rand) outcome {
+	i, j := rng.IntN(len(b.ids)), rng.IntN(len(b.ids)-1)
+	if j >= i {
+		j++
+	}
+	_, err := b.wallet.Transfer(authed(ctx, b.tokens[i], key), &walletv1.TransferRequest{FromWalletId: b.ids[i], ToWalletId: b.ids[j], Amount: 1})
+	return classify(err)
+}
+
+// uniform is W1: transfers among all wallets, closed loop at rising
+// concurrency, open loop at fixed rates, and over REST.
+func (b *bench) uniform(ctx context.Context) error {
+	for _, c := range []int{1, 8, 32} {
+		rec, elapsed := closedLoop(ctx, c, b.opts.step(), func(ctx context.Context, w, n int) outcome {
+			return b.transfer(ctx, fmt.Sprintf("w1-%s-c%d-%d-%d", b.runID, c, w, n), rand.New(rand.NewPCG(uint64(w), uint64(n))))
+		})
+		r := rec.result("W1 transfers", "gRPC", "closed", elapsed)
+		r.Concurrency = c
+		b.results = append(b.results, r)
+	}
+	for _, rate := range []float64{100, 300} {
+		rec, elapsed := openLoop(ctx, rate, b.opts.step(), func(ctx context.Context, _, n int) outcome {
+			return b.transfer(ctx, fmt.Sprintf("w1-%s-o%v-%d", b.runID, rate, n), rand.New(rand.NewPCG(uint64(n), 7)))
+		})
+		r := rec.result("W1 transfers", "gRPC", "open", elapsed)
+		r.OfferedRate = rate
+		b.results = append(b.results, r)
+	}
+	rec, elapsed := closedLoop(ctx, 8, b.opts.step(), func(ctx context.Context, w, n int) outcome {
+		return b.restTransfer(ctx, fmt.Sprintf("w1-%s-r-%d-%d", b.runID, w, n), rand.New(rand.NewPCG(uint64(w), uint64(n))))
+	})
+	r := rec.result("W1 transfers", "REST", "closed", elapsed)
+	r.Concurrency = 8
+	b.results = append(b.results, r)
+	if err := b.verify(ctx, "W1"); err != nil {
+		return err
+	}
+	var acknowledged int64
+	for _, r := range b.results {
+		if r.Workload == "W1 transfers" {
+			acknowledged += r.OK
+		}
+	}
+	return b.checkApplied(ctx, "W1", "w1-"+b.runID+"-", acknowledged)
+}
+
+func (b *bench) restTransfer(ctx context.Context, key string, rng *rand.Rand) outcome {
+	i, j := rng.IntN(len(b.ids)), rng.IntN(len(b.ids)-1)
+	if j >= i {
+		j++
+	}
+	body, _ := json.Marshal(map[string]string{"from_wallet_id": b.ids[i], "to_wallet_id": b.ids[j], "amount": "1"})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.opts.gatewayURL+"/v1/transfers", bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+b.tokens[i])
+	req.Header.Set("Idempotency-Key", key)
+	resp, err := b.http.Do(req)
+	if err != nil {
+		return outcomeError
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode == http.StatusOK:
+		return outcomeOK
+	case resp.StatusCode == http.StatusUnprocessableEntity:
+		return outcomeRejected
+	case resp.StatusCode == http.StatusConflict:
+		return outcomeBusy
+	}
+	return outcomeError
+}
