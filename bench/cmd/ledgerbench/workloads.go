@@ -41,12 +41,16 @@ func (b *bench) replays(ctx context.Context) error {
 	rec, elapsed := closedLoop(ctx, 1, b.opts.step()/2, func(ctx context.Context, _, n int) outcome {
 		return debit(ctx, n%len(b.ids), fmt.Sprintf("w3f-%s-%d", b.runID, n))
 	})
-	b.results = append(b.results, rec.result("W3 fresh keys", "gRPC", "closed", elapsed))
+	fresh := rec.result("W3 fresh keys", "gRPC", "closed", elapsed)
+	fresh.Concurrency = 1
+	b.results = append(b.results, fresh)
 
 	rec, elapsed = closedLoop(ctx, 1, b.opts.step()/2, func(ctx context.Context, _, _ int) outcome {
 		return debit(ctx, 1, "w3r-"+b.runID)
 	})
-	b.results = append(b.results, rec.result("W3 sequential replays", "gRPC", "closed", elapsed))
+	replayed := rec.result("W3 sequential replays", "gRPC", "closed", elapsed)
+	replayed.Concurrency = 1
+	b.results = append(b.results, replayed)
 
 	rec = &recorder{}
 	start := time.Now()
