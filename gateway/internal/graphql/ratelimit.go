@@ -3,11 +3,11 @@ package graphql
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync/atomic"
 	"time"
 
+	"github.com/advancia-pay/ledger/gateway/internal/peer"
 	"github.com/advancia-pay/ledger/pkg/apperr"
 	"github.com/advancia-pay/ledger/pkg/auth"
 	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
@@ -61,8 +61,8 @@ func (l *mutationLimiter) charge(r *http.Request, id auth.Identity) *rejection {
 	if id.IsService() {
 		role = roleService
 	}
-	entries := map[string]string{"route_class": routeClassMutation, "client": id.Subject, "ip": clientIP(r), "role": role}
-	payments := map[string]string{"route_class": routeClassPayments, "client": id.Subject, "ip": clientIP(r), "role": role}
+	entries := map[string]string{"route_class": routeClassMutation, "client": id.Subject, "ip": peer.IP(r), "role": role}
+	payments := map[string]string{"route_class": routeClassPayments, "client": id.Subject, "ip": peer.IP(r), "role": role}
 	req := &ratelimitv1.ShouldRateLimitRequest{Domain: l.domain, Hits: 1,
 		Descriptors: []*ratelimitv1.Descriptor{descriptor(entries), descriptor(payments)}}
 
@@ -119,14 +119,4 @@ func longestRetryAfter(resp *ratelimitv1.ShouldRateLimitResponse) time.Duration 
 		}
 	}
 	return wait
-}
-
-// clientIP is the peer address. NOTE: behind a load balancer this is the
-// balancer's address, as in the REST throttle.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/advancia-pay/ledger/gateway/internal/peer"
 	"github.com/advancia-pay/ledger/pkg/apperr"
 	"github.com/advancia-pay/ledger/pkg/auth"
 	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
@@ -86,7 +86,7 @@ func (th *throttle) logUnreachable(ctx context.Context, err error) {
 func (th *throttle) limit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _ := auth.FromContext(r.Context())
-		base := map[string]string{"client": id.Subject, "ip": clientIP(r)}
+		base := map[string]string{"client": id.Subject, "ip": peer.IP(r)}
 		if id.IsService() {
 			base["role"] = auth.RoleService
 		}
@@ -120,7 +120,7 @@ func (th *throttle) limit(next http.Handler) http.Handler {
 func (th *throttle) failedAuthentication(r *http.Request) (bool, time.Duration) {
 	// Counting is best effort here: when the limiter cannot decide, the
 	// caller still gets its 401, not a lockout it did not earn.
-	resp, err := th.decide(r.Context(), false, map[string]string{"route_class": classAuthFailure, "ip": clientIP(r)})
+	resp, err := th.decide(r.Context(), false, map[string]string{"route_class": classAuthFailure, "ip": peer.IP(r)})
 	if err != nil || failedClosed(resp) {
 		return false, 0
 	}
@@ -135,17 +135,6 @@ func with(base map[string]string, class string) map[string]string {
 		}
 	}
 	return d
-}
-
-// clientIP is the peer address. NOTE: behind a load balancer this is the
-// balancer's address; trusting X-Forwarded-For needs a configured list of
-// proxies, which the gateway does not have yet.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // failedClosed reports whether a tier rejected the request only because

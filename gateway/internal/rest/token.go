@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/advancia-pay/ledger/gateway/clients"
+	"github.com/advancia-pay/ledger/gateway/internal/peer"
 	"github.com/advancia-pay/ledger/pkg/apperr"
 	"github.com/advancia-pay/ledger/pkg/auth"
 	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
@@ -57,7 +58,7 @@ func (ti *tokenIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if locked {
-		ti.logger.WarnContext(r.Context(), "token exchange rejected during lockout", "client_id", req.ClientID, "ip", clientIP(r))
+		ti.logger.WarnContext(r.Context(), "token exchange rejected during lockout", "client_id", req.ClientID, "ip", peer.IP(r))
 		writeProblem(w, r, apperr.RateLimited, "too many failed attempts; retry after the Retry-After delay", wait)
 		return
 	}
@@ -88,7 +89,7 @@ func (ti *tokenIssuer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (ti *tokenIssuer) failureDescriptors(r *http.Request, clientID string) []map[string]string {
 	return []map[string]string{
 		{"route_class": classAuthFailure, "client": clientID},
-		{"route_class": classAuthFailure, "ip": clientIP(r)},
+		{"route_class": classAuthFailure, "ip": peer.IP(r)},
 	}
 }
 
@@ -116,7 +117,7 @@ func (ti *tokenIssuer) recordFailure(r *http.Request, clientID string, failures 
 		return
 	}
 	if locked, _, _ := ti.lockedOut(r.Context(), failures); locked || resp.GetOverallCode() == ratelimitv1.ShouldRateLimitResponse_CODE_OVER_LIMIT {
-		ti.logger.WarnContext(r.Context(), "token exchange locked out after repeated failures", "client_id", clientID, "ip", clientIP(r))
+		ti.logger.WarnContext(r.Context(), "token exchange locked out after repeated failures", "client_id", clientID, "ip", peer.IP(r))
 	}
 }
 

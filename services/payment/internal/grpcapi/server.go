@@ -126,6 +126,7 @@ func (s *Server) HandleStripeWebhook(ctx context.Context, req *paymentv1.HandleS
 	}
 	ev, err := webhook.Verify(req.GetPayload(), req.GetSignature(), s.webhookSecret, time.Now())
 	if errors.Is(err, webhook.ErrInvalid) {
+		payments.RecordRejectedWebhook(ctx)
 		return nil, apperr.Wrap(err, apperr.InvalidRequest, "%s", err.Error())
 	}
 	if err != nil {

@@ -23,7 +23,7 @@ var (
 	refundsCounter, _ = meter.Int64Counter("ledger.payment.refunds",
 		metric.WithDescription("Refund requests by resulting status (or error code)."))
 	webhookCounter, _ = meter.Int64Counter("ledger.payment.webhooks",
-		metric.WithDescription("Stripe webhook events by type and outcome: applied, duplicate, failed."))
+		metric.WithDescription("Stripe webhook events by type and outcome: applied, duplicate, failed, rejected."))
 	outboxLag, _ = meter.Float64Histogram("ledger.payment.outbox.lag",
 		metric.WithDescription("Time from queueing a ledger call in the outbox to its success."),
 		metric.WithUnit("s"),
@@ -50,4 +50,10 @@ func recordRefund(ctx context.Context, r Refund, err error) {
 
 func recordWebhook(ctx context.Context, eventType, outcome string) {
 	webhookCounter.Add(ctx, 1, metric.WithAttributes(attribute.String("type", eventType), attribute.String("outcome", outcome)))
+}
+
+// RecordRejectedWebhook counts a delivery rejected before its event could
+// be read (bad signature or timestamp), as type "unverified".
+func RecordRejectedWebhook(ctx context.Context) {
+	recordWebhook(ctx, "unverified", "rejected")
 }
