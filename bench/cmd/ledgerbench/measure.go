@@ -19,8 +19,8 @@ type result struct {
 	Rate        float64 `json:"achieved_per_second"`
 	OK          int64   `json:"ok"`
 	Rejected    int64   `json:"business_rejected"`
-	// Busy counts ABORTED answers: a wallet busy past its retry budget, or
-	// an idempotency key still in use by a concurrent duplicate.
+	// Busy counts ABORTED responses: a wallet busy past its retry budget,
+	// or an idempotency key still in use by a concurrent duplicate.
 	Busy   int64   `json:"busy_or_in_use"`
 	Errors int64   `json:"errors"`
 	P50    float64 `json:"p50_ms"`
@@ -103,8 +103,9 @@ func closedLoop(ctx context.Context, concurrency int, d time.Duration, op func(c
 	return rec, time.Since(start)
 }
 
-// openLoop starts op at a fixed rate for d, whatever the latency, with at
-// most 1,000 calls in flight; calls that could not start count as errors.
+// openLoop starts op at a fixed rate for d, whatever the latency. At most
+// 1,000 calls are in flight, and calls that could not start count as
+// errors.
 func openLoop(ctx context.Context, rate float64, d time.Duration, op func(ctx context.Context, worker, n int) outcome) (*recorder, time.Duration) {
 	rec := &recorder{}
 	ticker := time.NewTicker(time.Duration(float64(time.Second) / rate))

@@ -141,6 +141,7 @@ func validatePayment(p *Payment) error {
 	if _, err := uuid.Parse(p.PayeeWalletID); err != nil {
 		errs = append(errs, "payee_wallet_id must be a UUID")
 	}
+
 	switch p.Method {
 	case MethodWallet:
 		if _, err := uuid.Parse(p.PayerWalletID); err != nil {
@@ -153,6 +154,7 @@ func validatePayment(p *Payment) error {
 	default:
 		errs = append(errs, fmt.Sprintf("method must be wallet or card, got %q", p.Method))
 	}
+
 	if len([]rune(p.Description)) > maxDescription {
 		errs = append(errs, fmt.Sprintf("description must be at most %d characters", maxDescription))
 	}
@@ -164,8 +166,12 @@ func validatePayment(p *Payment) error {
 			errs = append(errs, fmt.Sprintf("metadata key %q: keys are 1 to 40 bytes and values at most %d", k, maxMetadataLength))
 		}
 	}
-	if err := idempotency.ValidateKey(p.IdempotencyKey); err != nil {
+
+	switch err := idempotency.ValidateKey(p.IdempotencyKey); {
+	case errors.Is(err, idempotency.ErrMissing):
 		return apperr.Wrap(err, apperr.IdempotencyKeyMissing, "%s", err.Error())
+	case err != nil:
+		return apperr.Wrap(err, apperr.InvalidRequest, "%s", err.Error())
 	}
 	if len(errs) > 0 {
 		return apperr.New(apperr.InvalidRequest, "%s", strings.Join(errs, "; "))
