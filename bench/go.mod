@@ -10,6 +10,14 @@ require (
 )
 
 require (
+	github.com/golang-migrate/migrate/v4 v4.20.1 // indirect
+	github.com/jackc/pgerrcode v0.0.0-20220416144525-469b46aa5efa // indirect
+	github.com/jackc/puddle/v2 v2.2.3 // indirect
+	golang.org/x/sync v0.25.0 // indirect
+)
+
+require (
+	github.com/advancia-pay/ledger/services/wallet v0.0.0-00010101000000-000000000000
 	github.com/caarlos0/env/v11 v11.4.2 // indirect
 	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
 	github.com/grpc-ecosystem/grpc-gateway/v2 v2.34.0 // indirect
@@ -27,3 +35,5 @@ replace (
 	github.com/advancia-pay/ledger/pkg => ../pkg
 	github.com/advancia-pay/ledger/proto => ../proto
 )
+
+replace github.com/advancia-pay/ledger/services/wallet => ../services/wallet

@@ -4,96 +4,209 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/advancia-pay/ledger/services/wallet/migrations"
 )
 
 // floors measures, in this run, what the workloads are compared with: a
-// no-op gRPC call, the cheapest REST call through the gateway, pgbench's
-// TPC-B-like transaction and Redis' own speed.
+// no-op gRPC call direct and through the gateway, pgbench's TPC-B-like
+// transaction and the wallet's own transfer SQL, and Redis running the
+// lock's and the rate limiter's commands.
 func (b *bench) floors(ctx context.Context) error {
-	rec, elapsed := closedLoop(ctx, 8, b.opts.step()/2, func(ctx context.Context, _, _ int) outcome {
+	b.closed(ctx, "floor: no-op gRPC (health check)", "gRPC", 8, b.opts.step()/2, func(ctx context.Context, _, _ int) outcome {
 		_, err := b.health.Check(ctx, &healthpb.HealthCheckRequest{})
 		return classify(err)
 	})
-	r := rec.result("floor: no-op gRPC (health check)", "gRPC", "closed", elapsed)
-	r.Concurrency = 8
-	b.results = append(b.results, r)
-
-	rec, elapsed = closedLoop(ctx, 8, b.opts.step()/2, func(ctx context.Context, w, _ int) outcome {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.opts.gatewayURL+"/v1/wallets/"+b.ids[w], nil)
-		req.Header.Set("Authorization", "Bearer "+b.tokens[w])
-		resp, err := b.http.Do(req)
-		if err != nil {
-			return outcomeError
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return outcomeError
-		}
-		return outcomeOK
+	b.closed(ctx, "floor: no-op gRPC through the gateway (/readyz)", "REST", 8, b.opts.step()/2, func(ctx context.Context, _, _ int) outcome {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, b.opts.gatewayAdminURL+"/readyz", nil)
+		return b.restCall(req)
 	})
-	r = rec.result("floor: one read through the gateway", "REST", "closed", elapsed)
-	r.Concurrency = 8
-	b.results = append(b.results, r)
 
-	b.pgbench(ctx)
-	b.redisBenchmark(ctx)
+	b.pgbenchTPCB(ctx)
+	b.pgbenchTransfer(ctx)
+	b.redisBenchmarks(ctx)
 	return nil
 }
 
-var tpsPattern = regexp.MustCompile(`tps = ([0-9.]+)`)
+// postgresAdmin is how the pgbench floors reach PostgreSQL: the local
+// server as the postgres superuser, which `make run` uses too.
+var postgresAdmin = []string{"-h", "127.0.0.1", "-U", "postgres"}
 
-// pgbench runs the TPC-B-like script on a scratch database; its output is
-// kept as a check line, and a failure is reported there, not fatal.
-func (b *bench) pgbench(ctx context.Context) {
-	db := "ledgerbench_pgbench"
-	admin := []string{"-h", "127.0.0.1", "-U", "postgres"}
-	_ = exec.CommandContext(ctx, "dropdb", append(admin, "--if-exists", db)...).Run()
-	steps := [][]string{
-		{"createdb", db},
-		{"pgbench", "-i", "-q", "-s", "1", db},
+// scratchDatabase creates an empty database for a floor and returns a
+// func that drops it.
+func scratchDatabase(ctx context.Context, name string) (func(), error) {
+	_ = exec.CommandContext(ctx, "dropdb", append(postgresAdmin, "--if-exists", name)...).Run()
+	if out, err := exec.CommandContext(ctx, "createdb", append(postgresAdmin, name)...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("createdb: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	for _, s := range steps {
-		if out, err := exec.CommandContext(ctx, s[0], append(admin, s[1:]...)...).CombinedOutput(); err != nil {
-			b.checks = append(b.checks, fmt.Sprintf("floor: pgbench not run (%s: %v: %s)", s[0], err, strings.TrimSpace(string(out))))
-			return
-		}
-	}
-	defer exec.Command("dropdb", append(admin, "--if-exists", db)...).Run()
-	secs := strconv.Itoa(int(b.opts.step().Seconds()))
-	out, err := exec.CommandContext(ctx, "pgbench", append(admin, "-c", "8", "-j", "2", "-T", secs, db)...).CombinedOutput()
-	m := tpsPattern.FindSubmatch(out)
-	if err != nil || m == nil {
-		b.checks = append(b.checks, fmt.Sprintf("floor: pgbench failed: %v", err))
-		return
-	}
-	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	b.results = append(b.results, result{Workload: "floor: pgbench TPC-B-like", Transport: "libpq", Mode: "closed", Concurrency: 8, Rate: tps})
+	return func() { _ = exec.Command("dropdb", append(postgresAdmin, "--if-exists", name)...).Run() }, nil
 }
 
-// redisBenchmark measures the lock's SET NX PX against the local Redis.
-func (b *bench) redisBenchmark(ctx context.Context) {
-	out, err := exec.CommandContext(ctx, "redis-benchmark", "-h", "127.0.0.1", "-n", "20000", "-c", "8", "-q",
-		"SET", "ledgerbench:lock:__rand_int__", "token", "NX", "PX", "5000").CombinedOutput()
+// pgbenchTPCB runs the TPC-B-like script on a scratch database. A failure
+// is reported as a check line, not fatal: the floor is a reference.
+func (b *bench) pgbenchTPCB(ctx context.Context) {
+	const db, name = "ledgerbench_tpcb", "floor: pgbench TPC-B-like"
+	drop, err := scratchDatabase(ctx, db)
 	if err != nil {
-		b.checks = append(b.checks, fmt.Sprintf("floor: redis-benchmark not run: %v", err))
+		b.checks = append(b.checks, name+" not run: "+err.Error())
 		return
 	}
-	m := regexp.MustCompile(`([0-9.]+) requests per second`).FindSubmatch(out)
+	defer drop()
+	if out, err := exec.CommandContext(ctx, "pgbench", append(postgresAdmin, "-i", "-q", "-s", "1", db)...).CombinedOutput(); err != nil {
+		b.checks = append(b.checks, fmt.Sprintf("%s not run: pgbench -i: %v: %s", name, err, strings.TrimSpace(string(out))))
+		return
+	}
+	b.pgbench(ctx, name, nil, db)
+}
+
+// pgbenchTransfer runs bench/pgbench/transfer.sql, the wallet's own
+// transfer statements at SERIALIZABLE, on a scratch database that holds
+// the wallet schema and as many wallets as the uniform workloads.
+func (b *bench) pgbenchTransfer(ctx context.Context) {
+	const db, name = "ledgerbench_transfer", "floor: pgbench wallet transfer SQL"
+	drop, err := scratchDatabase(ctx, db)
+	if err != nil {
+		b.checks = append(b.checks, name+" not run: "+err.Error())
+		return
+	}
+	defer drop()
+	url := fmt.Sprintf("postgres://postgres@127.0.0.1:5432/%s?sslmode=disable", db)
+	if err := migrations.Up(ctx, url); err != nil {
+		b.checks = append(b.checks, fmt.Sprintf("%s not run: migrate: %v", name, err))
+		return
+	}
+	wallets := strconv.Itoa(b.opts.wallets())
+	seed := exec.CommandContext(ctx, "psql", append(postgresAdmin, "-q", "-v", "ON_ERROR_STOP=1", "-v", "wallets="+wallets,
+		"-f", filepath.Join(b.opts.repo, "bench/pgbench/setup.sql"), db)...)
+	seed.Env = append(os.Environ(), "PGOPTIONS=-c search_path="+migrations.Schema)
+	if out, err := seed.CombinedOutput(); err != nil {
+		b.checks = append(b.checks, fmt.Sprintf("%s not run: seed: %v: %s", name, err, strings.TrimSpace(string(out))))
+		return
+	}
+	b.pgbench(ctx, name, []string{"-n", "-M", "prepared", "--max-tries", "10", "-D", "wallets=" + wallets,
+		"-f", filepath.Join(b.opts.repo, "bench/pgbench/transfer.sql")}, db)
+}
+
+var (
+	tpsPattern     = regexp.MustCompile(`tps = ([0-9.]+)`)
+	retriesPattern = regexp.MustCompile(`total number of retries: ([0-9]+)`)
+	donePattern    = regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
+	failedPattern  = regexp.MustCompile(`number of failed transactions: ([0-9]+)`)
+)
+
+// pgbench runs pgbench with args on db at concurrency 8 for one step and
+// records its rate, and its retries when it reports them.
+func (b *bench) pgbench(ctx context.Context, name string, args []string, db string) {
+	secs := strconv.Itoa(int(b.opts.step().Seconds()))
+	args = append(append(append([]string{}, postgresAdmin...), "-c", "8", "-j", "2", "-T", secs), append(args, db)...)
+	cmd := exec.CommandContext(ctx, "pgbench", args...)
+	cmd.Env = append(os.Environ(), "PGOPTIONS=-c search_path="+migrations.Schema+",public")
+	out, err := cmd.CombinedOutput()
+	tps := number(tpsPattern, out)
+	if err != nil || tps == nil {
+		b.checks = append(b.checks, fmt.Sprintf("%s failed: %v: %s", name, err, lastLines(out, 3)))
+		return
+	}
+	r := result{Workload: name, Transport: "libpq", Mode: "closed", Concurrency: 8, Rate: *tps}
+	if done := number(donePattern, out); done != nil {
+		r.OK = int64(*done)
+	}
+	if failed := number(failedPattern, out); failed != nil {
+		r.Errors = int64(*failed)
+	}
+	if retries := number(retriesPattern, out); retries != nil && r.OK > 0 {
+		perCommit := *retries / float64(r.OK)
+		r.RetriesPerCommit = &perCommit
+	}
+	b.results = append(b.results, r)
+}
+
+// number returns the first group of pattern in out, or nil.
+func number(pattern *regexp.Regexp, out []byte) *float64 {
+	m := pattern.FindSubmatch(out)
 	if m == nil {
-		b.checks = append(b.checks, "floor: redis-benchmark printed no rate")
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return nil
+	}
+	return &v
+}
+
+func lastLines(out []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], " / ")
+}
+
+// redisBenchmarks measures, with redis-benchmark, the commands the wallet
+// and the rate limiter send per request: the lock's SET NX PX, its release
+// script, and the rate limiter's script for one tier far above the load.
+// Keys are random among 1,000 under ledgerbench: and expire by themselves.
+func (b *bench) redisBenchmarks(ctx context.Context) {
+	b.redisBenchmark(ctx, "floor: Redis SET NX PX (lock)",
+		"SET", "ledgerbench:lock:__rand_int__", "token", "NX", "PX", "5000")
+	release, err := b.loadScript(ctx, "pkg/lock/release.lua")
+	if err != nil {
+		b.checks = append(b.checks, "floor: lock release script not run: "+err.Error())
+	} else {
+		b.redisBenchmark(ctx, "floor: Redis lock release script", "EVALSHA", release, "1", "ledgerbench:lock:__rand_int__", "token")
+	}
+	window, err := b.loadScript(ctx, "services/ratelimit/internal/limiter/window.lua")
+	if err != nil {
+		b.checks = append(b.checks, "floor: rate limit script not run: "+err.Error())
 		return
 	}
-	rps, _ := strconv.ParseFloat(string(m[1]), 64)
-	b.results = append(b.results, result{Workload: "floor: Redis SET NX PX (lock)", Transport: "RESP", Mode: "closed", Concurrency: 8, Rate: rps})
+	// One tier: 1 hit, not a dry run, 1,000,000 per 1 s window.
+	b.redisBenchmark(ctx, "floor: Redis rate limit script (one tier)", "EVALSHA", window, "2",
+		"ledgerbench:rl:__rand_int__", "ledgerbench:rl:seq", "1", "0", "1000000", "1000000")
+	_ = exec.CommandContext(ctx, "redis-cli", b.redisArgs("DEL", "ledgerbench:rl:seq")...).Run()
+}
+
+func (b *bench) redisArgs(args ...string) []string {
+	host, port, _ := strings.Cut(b.opts.redisAddr, ":")
+	return append([]string{"-h", host, "-p", port}, args...)
+}
+
+// loadScript loads the Lua script at path (relative to the repository)
+// into Redis' script cache and returns its SHA-1.
+func (b *bench) loadScript(ctx context.Context, path string) (string, error) {
+	src, err := os.ReadFile(filepath.Join(b.opts.repo, path))
+	if err != nil {
+		return "", err
+	}
+	out, err := exec.CommandContext(ctx, "redis-cli", b.redisArgs("SCRIPT", "LOAD", string(src))...).CombinedOutput()
+	sha := strings.TrimSpace(string(out))
+	if err != nil || len(sha) != 40 {
+		return "", fmt.Errorf("SCRIPT LOAD: %v: %s", err, sha)
+	}
+	return sha, nil
+}
+
+var rpsPattern = regexp.MustCompile(`([0-9.]+) requests per second`)
+
+// redisBenchmark runs one command 20,000 times from 8 connections.
+func (b *bench) redisBenchmark(ctx context.Context, name string, command ...string) {
+	args := b.redisArgs("-n", "20000", "-c", "8", "-r", "1000", "-q")
+	out, err := exec.CommandContext(ctx, "redis-benchmark", append(args, command...)...).CombinedOutput()
+	rps := number(rpsPattern, out)
+	if err != nil || rps == nil {
+		b.checks = append(b.checks, fmt.Sprintf("%s not run: %v: %s", name, err, lastLines(out, 2)))
+		return
+	}
+	b.results = append(b.results, result{Workload: name, Transport: "RESP", Mode: "closed", Concurrency: 8, Rate: *rps})
 }
 
 // verify runs `ledgerctl verify` and fails the run when an invariant broke.
@@ -116,19 +229,13 @@ func (b *bench) write() error {
 	if err := os.WriteFile(b.opts.out, raw, 0o644); err != nil {
 		return err
 	}
-	fmt.Println("| workload | transport | mode | conc. / offered | achieved/s | ok | rejected | busy | errors | p50 ms | p90 ms | p99 ms | max ms |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for _, r := range b.results {
-		load := strconv.Itoa(r.Concurrency)
-		if r.OfferedRate > 0 {
-			load = fmt.Sprintf("%.0f/s", r.OfferedRate)
-		}
-		fmt.Printf("| %s | %s | %s | %s | %.0f | %d | %d | %d | %d | %.2f | %.2f | %.2f | %.2f |\n",
-			r.Workload, r.Transport, r.Mode, load, r.Rate, r.OK, r.Rejected, r.Busy, r.Errors, r.P50, r.P90, r.P99, r.Max)
-	}
+	b.printResults()
 	fmt.Println()
-	for name, v := range b.ratios() {
-		fmt.Printf("- %s: %.3f\n", name, v)
+	b.printCPU()
+	fmt.Println()
+	ratios := b.ratios()
+	for _, name := range slices.Sorted(maps.Keys(ratios)) {
+		fmt.Printf("- %s: %.3f\n", name, ratios[name])
 	}
 	for _, c := range b.checks {
 		fmt.Println("-", c)
@@ -136,7 +243,68 @@ func (b *bench) write() error {
 	return nil
 }
 
-// ratios compares workloads measured in this run.
+func (b *bench) printResults() {
+	fmt.Println("| workload | transport | mode | conc. / offered | achieved/s | ok | rejected | busy | errors | p50 ms | p90 ms | p99 ms | max ms | retries/commit |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, r := range b.results {
+		load := strconv.Itoa(r.Concurrency)
+		if r.OfferedRate > 0 {
+			load = fmt.Sprintf("%.0f/s", r.OfferedRate)
+		}
+		retries := ""
+		if r.RetriesPerCommit != nil {
+			retries = fmt.Sprintf("%.2f", *r.RetriesPerCommit)
+		}
+		// Floors measured by external tools have no latencies or counts.
+		counts := fmt.Sprintf("%d | %d | %d | %d", r.OK, r.Rejected, r.Busy, r.Errors)
+		latencies := fmt.Sprintf("%.2f | %.2f | %.2f | %.2f", r.P50, r.P90, r.P99, r.Max)
+		if r.Max == 0 {
+			latencies = " |  |  | "
+			if r.OK == 0 {
+				counts = " |  |  | "
+			}
+		}
+		fmt.Printf("| %s | %s | %s | %s | %.0f | %s | %s | %s |\n",
+			r.Workload, r.Transport, r.Mode, load, r.Rate, counts, latencies, retries)
+	}
+}
+
+// printCPU prints CPU seconds per 1,000 operations, a row per measured
+// step and a column per process.
+func (b *bench) printCPU() {
+	var names []string
+	for _, p := range b.opts.processes {
+		names = append(names, p.name)
+	}
+	names = append(names, "postgres", "redis")
+	fmt.Printf("| CPU s per 1,000 ops | %s |\n", strings.Join(names, " | "))
+	fmt.Printf("|---%s|\n", strings.Repeat("|---", len(names)))
+	for _, r := range b.results {
+		if r.CPUPerThousand == nil {
+			continue
+		}
+		cells := make([]string, len(names))
+		for i, name := range names {
+			if v, ok := r.CPUPerThousand[name]; ok {
+				cells[i] = fmt.Sprintf("%.2f", v)
+			}
+		}
+		label := r.Workload
+		if r.Transport != "gRPC" || r.Concurrency != 8 || r.OfferedRate > 0 {
+			label = fmt.Sprintf("%s (%s, %s)", r.Workload, r.Transport, b.load(r))
+		}
+		fmt.Printf("| %s | %s |\n", label, strings.Join(cells, " | "))
+	}
+}
+
+func (b *bench) load(r result) string {
+	if r.OfferedRate > 0 {
+		return fmt.Sprintf("%.0f/s", r.OfferedRate)
+	}
+	return fmt.Sprintf("c=%d", r.Concurrency)
+}
+
+// ratios compares steps measured in this run.
 func (b *bench) ratios() map[string]float64 {
 	find := func(workload, transport string, concurrency int) *result {
 		for i := range b.results {
@@ -147,20 +315,31 @@ func (b *bench) ratios() map[string]float64 {
 		}
 		return nil
 	}
+	pairs := []struct {
+		name     string
+		num, den *result
+		latency  bool
+	}{
+		{"transfers per second / pgbench TPC-B-like TPS", find("W1 transfers", "gRPC", 8), find("floor: pgbench TPC-B-like", "libpq", 0), false},
+		{"transfers per second / pgbench wallet transfer SQL TPS", find("W1 transfers", "gRPC", 8), find("floor: pgbench wallet transfer SQL", "libpq", 0), false},
+		{"REST / gRPC transfer rate", find("W1 transfers", "REST", 8), find("W1 transfers", "gRPC", 8), false},
+		{"hot / uniform transfer rate", find("W2 hot wallet", "gRPC", 8), find("W1 transfers", "gRPC", 8), false},
+		{"replay p50 / fresh p50", find("W3 sequential replays", "gRPC", 0), find("W3 fresh keys", "gRPC", 0), true},
+		{"with limiter / without limiter read rate", find("W4 reads, limiter far above load", "REST", 8), find("W4 reads, no limiter", "REST", 8), false},
+		{"default / baseline wallet transfer rate", find("W1 transfers", "gRPC", 8), find("W1 transfers, baseline wallet", "gRPC", 8), false},
+	}
 	out := map[string]float64{}
-	w1, rest, hot := find("W1 transfers", "gRPC", 8), find("W1 transfers", "REST", 8), find("W2 hot wallet", "gRPC", 8)
-	pg, fresh, replay := find("floor: pgbench TPC-B-like", "libpq", 0), find("W3 fresh keys", "gRPC", 0), find("W3 sequential replays", "gRPC", 0)
-	if w1 != nil && pg != nil && pg.Rate > 0 {
-		out["transfers per second / pgbench TPS"] = w1.Rate / pg.Rate
-	}
-	if w1 != nil && rest != nil && w1.Rate > 0 {
-		out["REST / gRPC transfer rate"] = rest.Rate / w1.Rate
-	}
-	if w1 != nil && hot != nil && w1.Rate > 0 {
-		out["hot / uniform transfer rate"] = hot.Rate / w1.Rate
-	}
-	if fresh != nil && replay != nil && fresh.P50 > 0 {
-		out["replay p50 / fresh p50"] = replay.P50 / fresh.P50
+	for _, p := range pairs {
+		if p.num == nil || p.den == nil {
+			continue
+		}
+		num, den := p.num.Rate, p.den.Rate
+		if p.latency {
+			num, den = p.num.P50, p.den.P50
+		}
+		if den > 0 {
+			out[p.name] = num / den
+		}
 	}
 	return out
 }

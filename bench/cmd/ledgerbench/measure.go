@@ -27,6 +27,11 @@ type result struct {
 	P90    float64 `json:"p90_ms"`
 	P99    float64 `json:"p99_ms"`
 	Max    float64 `json:"max_ms"`
+	// RetriesPerCommit is the wallet's serialization retries per posted
+	// operation during the step; nil when nothing was posted.
+	RetriesPerCommit *float64 `json:"serialization_retries_per_commit,omitempty"`
+	// CPUPerThousand is CPU seconds per 1,000 operations, by process.
+	CPUPerThousand map[string]float64 `json:"cpu_seconds_per_1000_ops,omitempty"`
 }
 
 // outcome classifies one call.
@@ -82,9 +87,44 @@ func (r *recorder) result(name, transport, mode string, elapsed time.Duration) r
 	}
 }
 
-// closedLoop runs op from concurrency goroutines, each issuing the next
+// op is one call of a workload; worker and n tell calls apart.
+type op func(ctx context.Context, worker, n int) outcome
+
+// closed measures call in a closed loop at concurrency for d and records
+// the result.
+func (b *bench) closed(ctx context.Context, name, transport string, concurrency int, d time.Duration, call op) result {
+	return b.measure(ctx, func() result {
+		rec, elapsed := closedLoop(ctx, concurrency, d, call)
+		r := rec.result(name, transport, "closed", elapsed)
+		r.Concurrency = concurrency
+		return r
+	})
+}
+
+// open measures call started at rate per second for d and records the
+// result.
+func (b *bench) open(ctx context.Context, name, transport string, rate float64, d time.Duration, call op) result {
+	return b.measure(ctx, func() result {
+		rec, elapsed := openLoop(ctx, rate, d, call)
+		r := rec.result(name, transport, "open", elapsed)
+		r.OfferedRate = rate
+		return r
+	})
+}
+
+// measure runs step between two snapshots of the stack's processes and
+// records its result with the CPU time and retries it cost.
+func (b *bench) measure(ctx context.Context, step func() result) result {
+	before := b.snapshot(ctx)
+	r := step()
+	r.cost(before, b.snapshot(ctx))
+	b.results = append(b.results, r)
+	return r
+}
+
+// closedLoop runs call from concurrency goroutines, each issuing the next
 // call when the last returns, for d.
-func closedLoop(ctx context.Context, concurrency int, d time.Duration, op func(ctx context.Context, worker, n int) outcome) (*recorder, time.Duration) {
+func closedLoop(ctx context.Context, concurrency int, d time.Duration, call op) (*recorder, time.Duration) {
 	rec := &recorder{}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -94,7 +134,7 @@ func closedLoop(ctx context.Context, concurrency int, d time.Duration, op func(c
 		wg.Go(func() {
 			for n := 0; ctx.Err() == nil; n++ {
 				t := time.Now()
-				o := op(context.WithoutCancel(ctx), w, n)
+				o := call(context.WithoutCancel(ctx), w, n)
 				rec.add(time.Since(t), o)
 			}
 		})
@@ -103,10 +143,10 @@ func closedLoop(ctx context.Context, concurrency int, d time.Duration, op func(c
 	return rec, time.Since(start)
 }
 
-// openLoop starts op at a fixed rate for d, whatever the latency. At most
+// openLoop starts call at a fixed rate for d, whatever the latency. At most
 // 1,000 calls are in flight, and calls that could not start count as
 // errors.
-func openLoop(ctx context.Context, rate float64, d time.Duration, op func(ctx context.Context, worker, n int) outcome) (*recorder, time.Duration) {
+func openLoop(ctx context.Context, rate float64, d time.Duration, call op) (*recorder, time.Duration) {
 	rec := &recorder{}
 	ticker := time.NewTicker(time.Duration(float64(time.Second) / rate))
 	defer ticker.Stop()
@@ -124,7 +164,7 @@ func openLoop(ctx context.Context, rate float64, d time.Duration, op func(ctx co
 				wg.Go(func() {
 					defer func() { <-inFlight }()
 					t := time.Now()
-					o := op(context.WithoutCancel(ctx), n, n)
+					o := call(context.WithoutCancel(ctx), n, n)
 					rec.add(time.Since(t), o)
 				})
 			default:

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -25,13 +27,15 @@ import (
 
 // bench is the state of one run.
 type bench struct {
-	opts    options
-	wallet  walletv1.WalletServiceClient
-	health  healthpb.HealthClient
-	http    *http.Client
-	signer  *auth.Signer
-	service string
-	runID   string
+	opts   options
+	wallet walletv1.WalletServiceClient
+	// baseline is the wallet started with WALLET_MODE=baseline, or nil.
+	baseline walletv1.WalletServiceClient
+	health   healthpb.HealthClient
+	http     *http.Client
+	signer   *auth.Signer
+	service  string
+	runID    string
 	// ids and tokens are the wallets of the uniform workloads and their
 	// owners' tokens.
 	ids, tokens []string
@@ -63,10 +67,15 @@ func run(ctx context.Context, opts options) error {
 		http: &http.Client{Timeout: 10 * time.Second}, signer: signer, service: service,
 		runID: strconv.FormatInt(time.Now().UnixNano(), 36),
 	}
-	// TODO: W4 (the gateway with the limiter far above the load, against
-	// none), serialization retries per commit, CPU seconds per 1,000
-	// operations per process and the Lua-script floors are not measured.
-	steps := []func(context.Context) error{b.setup, b.floors, b.uniform, b.hotWallet, b.replays, b.mixed}
+	if opts.baselineAddr != "" {
+		baseline, err := grpc.NewClient(opts.baselineAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			return err
+		}
+		defer baseline.Close()
+		b.baseline = walletv1.NewWalletServiceClient(baseline)
+	}
+	steps := []func(context.Context) error{b.setup, b.floors, b.uniform, b.hotWallet, b.replays, b.gatewayLimiter, b.mixed}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
 			return err
@@ -118,76 +127,105 @@ func (b *bench) setup(ctx context.Context) error {
 		}
 		b.ids, b.tokens = append(b.ids, w.GetId()), append(b.tokens, token)
 	}
-	return nil
+	return b.analyze(ctx)
 }
 
-// transfer moves 1 unit between two random wallets of the uniform set.
-func (b *bench) transfer(ctx context.Context, key string, rng *rand.Rand) outcome {
+// pair picks two different random wallets of the uniform set.
+func (b *bench) pair(rng *rand.Rand) (int, int) {
 	i, j := rng.IntN(len(b.ids)), rng.IntN(len(b.ids)-1)
 	if j >= i {
 		j++
 	}
-	_, err := b.wallet.Transfer(authed(ctx, b.tokens[i], key), &walletv1.TransferRequest{FromWalletId: b.ids[i], ToWalletId: b.ids[j], Amount: 1})
+	return i, j
+}
+
+// transfer moves 1 unit between two random wallets of the uniform set
+// through wallet.
+func (b *bench) transfer(ctx context.Context, wallet walletv1.WalletServiceClient, key string, rng *rand.Rand) outcome {
+	i, j := b.pair(rng)
+	_, err := wallet.Transfer(authed(ctx, b.tokens[i], key), &walletv1.TransferRequest{FromWalletId: b.ids[i], ToWalletId: b.ids[j], Amount: 1})
 	return classify(err)
 }
 
 // uniform is W1: transfers among all wallets, closed loop at rising
-// concurrency, open loop at fixed rates, and over REST.
+// concurrency, open loop at fixed rates, over REST, and against the
+// baseline wallet when there is one.
 func (b *bench) uniform(ctx context.Context) error {
+	const name = "W1 transfers"
+	prefix := "w1-" + b.runID
 	for _, c := range []int{1, 8, 32} {
-		rec, elapsed := closedLoop(ctx, c, b.opts.step(), func(ctx context.Context, w, n int) outcome {
-			return b.transfer(ctx, fmt.Sprintf("w1-%s-c%d-%d-%d", b.runID, c, w, n), rand.New(rand.NewPCG(uint64(w), uint64(n))))
+		b.closed(ctx, name, "gRPC", c, b.opts.step(), func(ctx context.Context, w, n int) outcome {
+			return b.transfer(ctx, b.wallet, fmt.Sprintf("%s-c%d-%d-%d", prefix, c, w, n), rand.New(rand.NewPCG(uint64(w), uint64(n))))
 		})
-		r := rec.result("W1 transfers", "gRPC", "closed", elapsed)
-		r.Concurrency = c
-		b.results = append(b.results, r)
 	}
 	for _, rate := range []float64{100, 300} {
-		rec, elapsed := openLoop(ctx, rate, b.opts.step(), func(ctx context.Context, _, n int) outcome {
-			return b.transfer(ctx, fmt.Sprintf("w1-%s-o%v-%d", b.runID, rate, n), rand.New(rand.NewPCG(uint64(n), 7)))
+		b.open(ctx, name, "gRPC", rate, b.opts.step(), func(ctx context.Context, _, n int) outcome {
+			return b.transfer(ctx, b.wallet, fmt.Sprintf("%s-o%v-%d", prefix, rate, n), rand.New(rand.NewPCG(uint64(n), 7)))
 		})
-		r := rec.result("W1 transfers", "gRPC", "open", elapsed)
-		r.OfferedRate = rate
-		b.results = append(b.results, r)
 	}
-	rec, elapsed := closedLoop(ctx, 8, b.opts.step(), func(ctx context.Context, w, n int) outcome {
-		return b.restTransfer(ctx, fmt.Sprintf("w1-%s-r-%d-%d", b.runID, w, n), rand.New(rand.NewPCG(uint64(w), uint64(n))))
+	b.closed(ctx, name, "REST", 8, b.opts.step(), func(ctx context.Context, w, n int) outcome {
+		return b.restTransfer(ctx, fmt.Sprintf("%s-r-%d-%d", prefix, w, n), rand.New(rand.NewPCG(uint64(w), uint64(n))))
 	})
-	r := rec.result("W1 transfers", "REST", "closed", elapsed)
-	r.Concurrency = 8
-	b.results = append(b.results, r)
+	if b.baseline != nil {
+		b.closed(ctx, name+", baseline wallet", "gRPC", 8, b.opts.step(), func(ctx context.Context, w, n int) outcome {
+			return b.transfer(ctx, b.baseline, fmt.Sprintf("%s-b-%d-%d", prefix, w, n), rand.New(rand.NewPCG(uint64(w), uint64(n))))
+		})
+	} else {
+		b.checks = append(b.checks, "W1: no baseline wallet given (-baseline-wallet), so no baseline step")
+	}
 	if err := b.verify(ctx, "W1"); err != nil {
 		return err
 	}
-	var acknowledged int64
+	return b.checkApplied(ctx, "W1", prefix+"-", b.acknowledged("W1 transfers"))
+}
+
+// acknowledged sums the successful calls of every step whose workload
+// name starts with prefix.
+func (b *bench) acknowledged(prefix string) int64 {
+	var n int64
 	for _, r := range b.results {
-		if r.Workload == "W1 transfers" {
-			acknowledged += r.OK
+		if strings.HasPrefix(r.Workload, prefix) {
+			n += r.OK
 		}
 	}
-	return b.checkApplied(ctx, "W1", "w1-"+b.runID+"-", acknowledged)
+	return n
 }
 
 func (b *bench) restTransfer(ctx context.Context, key string, rng *rand.Rand) outcome {
-	i, j := rng.IntN(len(b.ids)), rng.IntN(len(b.ids)-1)
-	if j >= i {
-		j++
-	}
+	i, j := b.pair(rng)
 	body, _ := json.Marshal(map[string]string{"from_wallet_id": b.ids[i], "to_wallet_id": b.ids[j], "amount": "1"})
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, b.opts.gatewayURL+"/v1/transfers", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+b.tokens[i])
 	req.Header.Set("Idempotency-Key", key)
+	return b.restCall(req)
+}
+
+// restRead reads a random wallet of the uniform set through the gateway
+// at baseURL.
+func (b *bench) restRead(baseURL string) op {
+	return func(ctx context.Context, w, n int) outcome {
+		i := rand.New(rand.NewPCG(uint64(w), uint64(n))).IntN(len(b.ids))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/v1/wallets/"+b.ids[i], nil)
+		req.Header.Set("Authorization", "Bearer "+b.tokens[i])
+		return b.restCall(req)
+	}
+}
+
+// restCall sends req and classifies the response like classify does a gRPC
+// status: 422 is a business refusal and 409 a busy wallet or key.
+func (b *bench) restCall(req *http.Request) outcome {
 	resp, err := b.http.Do(req)
 	if err != nil {
 		return outcomeError
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	switch {
-	case resp.StatusCode == http.StatusOK:
+	switch resp.StatusCode {
+	case http.StatusOK:
 		return outcomeOK
-	case resp.StatusCode == http.StatusUnprocessableEntity:
+	case http.StatusUnprocessableEntity:
 		return outcomeRejected
-	case resp.StatusCode == http.StatusConflict:
+	case http.StatusConflict:
 		return outcomeBusy
 	}
 	return outcomeError

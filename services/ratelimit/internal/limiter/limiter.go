@@ -10,6 +10,7 @@ package limiter
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -24,6 +25,12 @@ import (
 // ErrUnknownDomain is returned for a domain the policy does not define.
 var ErrUnknownDomain = errors.New("limiter: unknown domain")
 
+// scriptSource is window.lua, which `make bench` also measures with
+// redis-benchmark.
+//
+//go:embed window.lua
+var scriptSource string
+
 // script checks every tier (KEYS[1..n]) and consumes hits in all of them
 // only when all allow. KEYS[n+1] is a sequence that makes set members
 // unique. ARGV: hits, 1 for a dry run that consumes nothing, then limit
@@ -31,51 +38,7 @@ var ErrUnknownDomain = errors.New("limiter: unknown domain")
 // returns the server time, 1 if denied, then per tier: the count after
 // the request, microseconds until the oldest entry leaves, and for a tier
 // that denied, microseconds until the request would fit (-1: never).
-var script = redis.NewScript(`
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local hits = tonumber(ARGV[1])
-local dry = tonumber(ARGV[2]) == 1
-local n = #KEYS - 1
-local counts = {}
-local denied = false
-for i = 1, n do
-  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - window)
-  counts[i] = redis.call('ZCARD', KEYS[i])
-  if counts[i] + hits > limit then denied = true end
-end
-local seq = 0
-if not denied and not dry then seq = redis.call('INCR', KEYS[n + 1]) end
-local result = {now, denied and 1 or 0}
-for i = 1, n do
-  local limit, window = tonumber(ARGV[2 * i + 1]), tonumber(ARGV[2 * i + 2])
-  local count = counts[i]
-  if not denied and not dry then
-    for h = 1, hits do
-      redis.call('ZADD', KEYS[i], now, string.format('%d-%d-%d', now, seq, h))
-    end
-    redis.call('PEXPIRE', KEYS[i], math.ceil(window / 1000))
-    count = count + hits
-  end
-  local reset = 0
-  local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-  if oldest[2] then reset = tonumber(oldest[2]) + window - now end
-  local retry = 0
-  if counts[i] + hits > limit then
-    if hits > limit then
-      retry = -1
-    else
-      local e = redis.call('ZRANGE', KEYS[i], counts[i] + hits - limit - 1, counts[i] + hits - limit - 1, 'WITHSCORES')
-      if e[2] then retry = tonumber(e[2]) + window - now end
-    end
-  end
-  result[#result + 1] = count
-  result[#result + 1] = reset
-  result[#result + 1] = retry
-end
-return result
-`)
+var script = redis.NewScript(scriptSource)
 
 // Options tune a Limiter.
 type Options struct {

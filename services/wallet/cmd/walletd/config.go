@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/advancia-pay/ledger/pkg/redisclient"
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/redisclient"
 )
 
 // Config is walletd's configuration, read from the environment.
@@ -27,6 +27,13 @@ type Config struct {
 	// VerifyInterval is how often the ledger invariants are checked; 0
 	// turns the check off.
 	VerifyInterval time.Duration `env:"WALLET_VERIFY_INTERVAL" envDefault:"15m"`
+	// Mode selects how mutations run. "baseline" runs each request alone:
+	// one Redis lock and one SERIALIZABLE transaction, shared with no other
+	// request. "default" is the fastest path the wallet has. The two are the
+	// same path until a throughput optimisation lands, and every such
+	// optimisation runs in "default" only, so that `make bench` measures it
+	// against the baseline in the same run.
+	Mode string `env:"WALLET_MODE" envDefault:"default"`
 	auth.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
@@ -43,6 +50,9 @@ func (c *Config) Validate() error {
 	}
 	if c.VerifyInterval != 0 && c.VerifyInterval < time.Minute {
 		errs = append(errs, fmt.Errorf("WALLET_VERIFY_INTERVAL is %s, it must be 0 (off) or at least 1m", c.VerifyInterval))
+	}
+	if c.Mode != "default" && c.Mode != "baseline" {
+		errs = append(errs, fmt.Errorf("WALLET_MODE is %q, it must be default or baseline", c.Mode))
 	}
 	if c.Redis.Timeout <= 0 {
 		errs = append(errs, fmt.Errorf("WALLET_REDIS_TIMEOUT is %s, it must be positive", c.Redis.Timeout))
