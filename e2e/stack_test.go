@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/pgtest"
 )
 
 const (
@@ -115,7 +116,8 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	idempotency := startProcess(t, "idempotencyd", idempotencydPath, append(shared,
 		"IDEMPOTENCY_GRPC_ADDR="+idempotencyGRPC,
 		"IDEMPOTENCY_ADMIN_ADDR="+idempotencyAdmin,
-		"IDEMPOTENCY_DATABASE_URL="+databaseURL,
+		"IDEMPOTENCY_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_idempotency"),
+		"IDEMPOTENCY_MIGRATION_DATABASE_URL="+databaseURL,
 		"IDEMPOTENCY_REDIS_ADDR="+redisAddr(),
 		"IDEMPOTENCY_REDIS_PREFIX="+prefix,
 	))
@@ -125,7 +127,8 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	wallet := startProcess(t, "walletd", walletdPath, append(shared,
 		"WALLET_GRPC_ADDR="+walletGRPC,
 		"WALLET_ADMIN_ADDR="+walletAdmin,
-		"WALLET_DATABASE_URL="+databaseURL,
+		"WALLET_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_wallet"),
+		"WALLET_MIGRATION_DATABASE_URL="+databaseURL,
 		"WALLET_REDIS_ADDR="+redisAddr(),
 		"WALLET_IDEMPOTENCY_ADDR=dns:///"+idempotencyGRPC,
 	))
@@ -155,7 +158,8 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 		payment := startProcess(t, "paymentd", paymentdPath, append(shared,
 			"PAYMENT_GRPC_ADDR="+paymentGRPC,
 			"PAYMENT_ADMIN_ADDR="+paymentAdmin,
-			"PAYMENT_DATABASE_URL="+databaseURL,
+			"PAYMENT_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_payment"),
+			"PAYMENT_MIGRATION_DATABASE_URL="+databaseURL,
 			"PAYMENT_WALLET_ADDR=dns:///"+walletGRPC,
 			"PAYMENT_IDEMPOTENCY_ADDR=dns:///"+idempotencyGRPC,
 			"PAYMENT_RELAY_INTERVAL=200ms",
@@ -171,7 +175,8 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	gateway := startProcess(t, "gatewayd", gatewaydPath, append(shared,
 		"GATEWAY_PAYMENT_ADDR="+paymentGRPC,
 		"LEDGER_JWT_SIGNING_KEY_FILE="+keyFile,
-		"GATEWAY_DATABASE_URL="+databaseURL,
+		"GATEWAY_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_gateway"),
+		"GATEWAY_MIGRATION_DATABASE_URL="+databaseURL,
 		"GATEWAY_BCRYPT_COST=4",
 		"GATEWAY_HTTP_ADDR="+gatewayHTTP,
 		"GATEWAY_ADMIN_ADDR="+gatewayAdmin,

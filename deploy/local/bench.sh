@@ -43,12 +43,14 @@ else
 		start stack http://127.0.0.1:9190/readyz .run/bench-stack.log deploy/local/run.sh
 fi
 
-export WALLET_DATABASE_URL="${WALLET_DATABASE_URL:-$LEDGER_DATABASE_URL}"
-WALLET_MODE=baseline WALLET_MIGRATE=false WALLET_GRPC_ADDR=127.0.0.1:9095 WALLET_ADMIN_ADDR=127.0.0.1:9195 LOG_LEVEL=warn \
+# The baseline wallet connects as the wallet role, like walletd in make run.
+baseline_url=$(sed -E "s|^([a-z]+://)([^@/]*@)?|\1ledger_wallet@|" <<<"$LEDGER_DATABASE_URL")
+WALLET_DATABASE_URL=$baseline_url WALLET_MODE=baseline WALLET_MIGRATE=false WALLET_GRPC_ADDR=127.0.0.1:9095 WALLET_ADMIN_ADDR=127.0.0.1:9195 LOG_LEVEL=warn \
 	start "baseline wallet" http://127.0.0.1:9195/readyz .run/bench-baseline-wallet.log bin/walletd
 GATEWAY_RATELIMIT_ADDR=off GATEWAY_HTTP_ADDR=127.0.0.1:8081 GATEWAY_ADMIN_ADDR=127.0.0.1:9196 LOG_LEVEL=warn \
 	start "gateway without the rate limiter" http://127.0.0.1:9196/readyz .run/bench-unlimited-gateway.log bin/gatewayd
 
-bin/ledgerbench ${FULL:+-full} -out .run/bench-results.json \
+# ledgerbench runs ANALYZE, which only the tables' owner may do.
+WALLET_DATABASE_URL=$LEDGER_DATABASE_URL bin/ledgerbench ${FULL:+-full} -out .run/bench-results.json \
 	-baseline-wallet 127.0.0.1:9095 -unlimited-gateway http://127.0.0.1:8081
 echo "JSON summary: .run/bench-results.json" >&2

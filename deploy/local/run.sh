@@ -11,10 +11,18 @@ cd "$(dirname "$0")/../.."
 : "${LEDGER_DATABASE_URL:=postgres://postgres@127.0.0.1:5432/ledger?sslmode=disable}"
 : "${LEDGER_JWT_SECRET:?LEDGER_JWT_SECRET must be set (make run sets a development value)}"
 export LEDGER_JWT_SECRET
-export WALLET_DATABASE_URL="${WALLET_DATABASE_URL:-$LEDGER_DATABASE_URL}"
-export IDEMPOTENCY_DATABASE_URL="${IDEMPOTENCY_DATABASE_URL:-$LEDGER_DATABASE_URL}"
-export PAYMENT_DATABASE_URL="${PAYMENT_DATABASE_URL:-$LEDGER_DATABASE_URL}"
-export GATEWAY_DATABASE_URL="${GATEWAY_DATABASE_URL:-$LEDGER_DATABASE_URL}"
+# LEDGER_DATABASE_URL is the owner: it applies the migrations, which create
+# one login role per service (no password; the local server trusts
+# 127.0.0.1). Each service then connects as its own role.
+as_role() { sed -E "s|^([a-z]+://)([^@/]*@)?|\1$1@|" <<<"$LEDGER_DATABASE_URL"; }
+export WALLET_DATABASE_URL="${WALLET_DATABASE_URL:-$(as_role ledger_wallet)}"
+export IDEMPOTENCY_DATABASE_URL="${IDEMPOTENCY_DATABASE_URL:-$(as_role ledger_idempotency)}"
+export PAYMENT_DATABASE_URL="${PAYMENT_DATABASE_URL:-$(as_role ledger_payment)}"
+export GATEWAY_DATABASE_URL="${GATEWAY_DATABASE_URL:-$(as_role ledger_gateway)}"
+for service in WALLET IDEMPOTENCY PAYMENT GATEWAY; do
+	variable=${service}_MIGRATION_DATABASE_URL
+	[[ -n ${!variable:-} ]] || export "$variable=$LEDGER_DATABASE_URL"
+done
 # Stripe is stripe-mock locally; these are development values, not secrets.
 export STRIPE_API_URL="${STRIPE_API_URL:-http://127.0.0.1:12111}"
 export STRIPE_API_KEY="${STRIPE_API_KEY:-sk_test_123}"
@@ -22,8 +30,8 @@ export STRIPE_WEBHOOK_SECRET="${STRIPE_WEBHOOK_SECRET:-whsec_local_development_o
 
 create_database() {
 	local name admin
-	name=$(sed -E 's|^[a-z]+://[^/]*/([^?]+).*|\1|' <<<"$WALLET_DATABASE_URL")
-	admin=$(sed -E "s|/${name}(\?\|$)|/postgres\1|" <<<"$WALLET_DATABASE_URL")
+	name=$(sed -E 's|^[a-z]+://[^/]*/([^?]+).*|\1|' <<<"$LEDGER_DATABASE_URL")
+	admin=$(sed -E "s|/${name}(\?\|$)|/postgres\1|" <<<"$LEDGER_DATABASE_URL")
 	if ! command -v psql >/dev/null; then
 		echo "psql not found; make sure the database $name exists" >&2
 		return

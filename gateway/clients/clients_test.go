@@ -14,7 +14,7 @@ import (
 	"github.com/advancia-pay/ledger/pkg/pgtest"
 )
 
-var template = pgtest.NewTemplate("gateway", migrations.Up)
+var template = pgtest.NewTemplate("gateway", migrations.Up).As(migrations.Role)
 
 func TestMain(m *testing.M) {
 	code := m.Run()

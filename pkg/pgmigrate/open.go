@@ -23,12 +23,16 @@ func NewPool(ctx context.Context, databaseURL, schema string) (*pgxpool.Pool, er
 	return pool, nil
 }
 
-// Open is a service's database start: it applies the migrations with up
-// when migrate is set, logs that, and returns a pool on schema.
-func Open(ctx context.Context, databaseURL, schema string, migrate bool, up func(context.Context, string) error, logger *slog.Logger) (*pgxpool.Pool, error) {
+// Open is a service's database start: when migrate is set it applies the
+// migrations with up as the user of migrationURL (databaseURL when empty)
+// and logs that, then returns a pool on schema as the user of databaseURL.
+func Open(ctx context.Context, databaseURL, migrationURL, schema string, migrate bool, up func(context.Context, string) error, logger *slog.Logger) (*pgxpool.Pool, error) {
 	if migrate {
-		if err := up(ctx, databaseURL); err != nil {
-			return nil, fmt.Errorf("migrate database: %w", err)
+		if migrationURL == "" {
+			migrationURL = databaseURL
+		}
+		if err := up(ctx, migrationURL); err != nil {
+			return nil, fmt.Errorf("migrate database (as the migration URL's user, which must own the schema and may create roles): %w", err)
 		}
 		logger.Info("migrations applied", "schema", schema)
 	}

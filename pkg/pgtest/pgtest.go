@@ -53,6 +53,9 @@ func AdminURL() string {
 type Template struct {
 	name    string
 	migrate func(ctx context.Context, databaseURL string) error
+	// role is the user of the URLs NewDatabase returns; empty means the
+	// admin user.
+	role string
 
 	once   sync.Once
 	dbName string
@@ -67,6 +70,15 @@ type Template struct {
 // PostgreSQL refuses to copy a template that has open sessions.
 func NewTemplate(name string, migrate func(ctx context.Context, databaseURL string) error) *Template {
 	return &Template{name: name, migrate: migrate}
+}
+
+// As makes NewDatabase and NewPool connect as role, such as the service
+// role the migrations grant privileges to, instead of the admin user. The
+// role must be able to log in without a password from the test host. It
+// returns tp.
+func (tp *Template) As(role string) *Template {
+	tp.role = role
+	return tp
 }
 
 // NewDatabase clones the template into a new empty-of-test-data database
@@ -96,7 +108,37 @@ func (tp *Template) NewDatabase(t testing.TB) string {
 		}
 	})
 
+	if tp.role != "" {
+		return WithUser(databaseURL(name), tp.role)
+	}
 	return databaseURL(name)
+}
+
+// WithUser returns databaseURL with its user replaced by user and no
+// password.
+func WithUser(databaseURL, user string) string {
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return databaseURL
+	}
+	u.User = url.User(user)
+	return u.String()
+}
+
+// AsAdmin returns databaseURL with the admin URL's user and password, for
+// tests that must act as the owner, such as those that tamper with
+// append-only tables.
+func AsAdmin(databaseURL string) string {
+	admin, err := url.Parse(AdminURL())
+	if err != nil {
+		return databaseURL
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return databaseURL
+	}
+	u.User = admin.User
+	return u.String()
 }
 
 // NewPool calls NewDatabase and returns a pool connected to the new database.

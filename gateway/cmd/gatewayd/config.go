@@ -32,6 +32,10 @@ type Config struct {
 	// POST /v1/auth/token out.
 	DatabaseURL string `env:"GATEWAY_DATABASE_URL" secret:"true"`
 	Migrate     bool   `env:"GATEWAY_MIGRATE" envDefault:"true"`
+	// MigrationDatabaseURL is who applies the migrations when Migrate is
+	// set: the schema's owner, which may create roles. Empty means
+	// GATEWAY_DATABASE_URL, which then must be that owner too.
+	MigrationDatabaseURL string `env:"GATEWAY_MIGRATION_DATABASE_URL" secret:"true"`
 	// TokenTTL is the lifetime of tokens from POST /v1/auth/token.
 	TokenTTL time.Duration `env:"GATEWAY_TOKEN_TTL" envDefault:"15m"`
 	// BcryptCost is the cost of new client secret hashes.

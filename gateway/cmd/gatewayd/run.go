@@ -99,7 +99,7 @@ func run(ctx context.Context) error {
 		opts.PaymentConn, opts.WebhookConn = paymentConn, webhookConn
 	}
 	if cfg.DatabaseURL != "" {
-		pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
+		pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, cfg.MigrationDatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
 		if err != nil {
 			return err
 		}

@@ -15,6 +15,10 @@ type Config struct {
 	AdminAddr   string `env:"IDEMPOTENCY_ADMIN_ADDR" envDefault:"127.0.0.1:9193"`
 	DatabaseURL string `env:"IDEMPOTENCY_DATABASE_URL,required,notEmpty" secret:"true"`
 	Migrate     bool   `env:"IDEMPOTENCY_MIGRATE" envDefault:"true"`
+	// MigrationDatabaseURL is who applies the migrations when Migrate is
+	// set: the schema's owner, which may create roles. Empty means
+	// IDEMPOTENCY_DATABASE_URL, which then must be that owner too.
+	MigrationDatabaseURL string `env:"IDEMPOTENCY_MIGRATION_DATABASE_URL" secret:"true"`
 	// Redis caches completed records: IDEMPOTENCY_REDIS_ADDR, or
 	// IDEMPOTENCY_REDIS_ADDRS and IDEMPOTENCY_REDIS_MASTER_NAME.
 	Redis       redisclient.Config `envPrefix:"IDEMPOTENCY_REDIS_"`

@@ -16,7 +16,7 @@ import (
 	"github.com/advancia-pay/ledger/services/idempotency/migrations"
 )
 
-var template = pgtest.NewTemplate("idempotency", migrations.Up)
+var template = pgtest.NewTemplate("idempotency", migrations.Up).As(migrations.Role)
 
 func TestMain(m *testing.M) {
 	code := m.Run()

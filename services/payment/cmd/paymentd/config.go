@@ -11,12 +11,16 @@ import (
 
 // Config is paymentd's configuration, read from the environment.
 type Config struct {
-	GRPCAddr        string `env:"PAYMENT_GRPC_ADDR" envDefault:"127.0.0.1:9092"`
-	AdminAddr       string `env:"PAYMENT_ADMIN_ADDR" envDefault:"127.0.0.1:9192"`
-	DatabaseURL     string `env:"PAYMENT_DATABASE_URL,required,notEmpty" secret:"true"`
-	Migrate         bool   `env:"PAYMENT_MIGRATE" envDefault:"true"`
-	WalletAddr      string `env:"PAYMENT_WALLET_ADDR" envDefault:"dns:///127.0.0.1:9091"`
-	IdempotencyAddr string `env:"PAYMENT_IDEMPOTENCY_ADDR" envDefault:"dns:///127.0.0.1:9093"`
+	GRPCAddr    string `env:"PAYMENT_GRPC_ADDR" envDefault:"127.0.0.1:9092"`
+	AdminAddr   string `env:"PAYMENT_ADMIN_ADDR" envDefault:"127.0.0.1:9192"`
+	DatabaseURL string `env:"PAYMENT_DATABASE_URL,required,notEmpty" secret:"true"`
+	Migrate     bool   `env:"PAYMENT_MIGRATE" envDefault:"true"`
+	// MigrationDatabaseURL is who applies the migrations when Migrate is
+	// set: the schema's owner, which may create roles. Empty means
+	// PAYMENT_DATABASE_URL, which then must be that owner too.
+	MigrationDatabaseURL string `env:"PAYMENT_MIGRATION_DATABASE_URL" secret:"true"`
+	WalletAddr           string `env:"PAYMENT_WALLET_ADDR" envDefault:"dns:///127.0.0.1:9091"`
+	IdempotencyAddr      string `env:"PAYMENT_IDEMPOTENCY_ADDR" envDefault:"dns:///127.0.0.1:9093"`
 	// StripeAPIKey is a secret key; test keys start with sk_test_.
 	StripeAPIKey string `env:"STRIPE_API_KEY,required,notEmpty" secret:"true"`
 	// StripeAPIURL is empty for Stripe itself, or stripe-mock's URL.

@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
-	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
+	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, cfg.MigrationDatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ import (
 	"github.com/advancia-pay/ledger/services/payment/migrations"
 )
 
-var template = pgtest.NewTemplate("payment", migrations.Up)
+var template = pgtest.NewTemplate("payment", migrations.Up).As(migrations.Role)
 
 func TestMain(m *testing.M) {
 	code := m.Run()

@@ -20,6 +20,10 @@ import (
 // clientsConfig is the configuration of the clients commands.
 type clientsConfig struct {
 	DatabaseURL string `env:"GATEWAY_DATABASE_URL,required,notEmpty" secret:"true"`
+	// MigrationDatabaseURL applies the gateway migrations first, as
+	// gatewayd does; empty means GATEWAY_DATABASE_URL.
+	MigrationDatabaseURL string `env:"GATEWAY_MIGRATION_DATABASE_URL" secret:"true"`
+	Migrate              bool   `env:"GATEWAY_MIGRATE" envDefault:"true"`
 }
 
 // clientsCommand runs "clients create|list|revoke" and returns the exit
@@ -33,7 +37,7 @@ func clientsCommand(ctx context.Context, args []string, w io.Writer) (int, error
 	if err != nil {
 		return 2, err
 	}
-	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, migrations.Schema, true, migrations.Up, nullLogger())
+	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, cfg.MigrationDatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, nullLogger())
 	if err != nil {
 		return 2, err
 	}

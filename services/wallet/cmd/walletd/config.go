@@ -15,6 +15,10 @@ type Config struct {
 	AdminAddr   string `env:"WALLET_ADMIN_ADDR" envDefault:"127.0.0.1:9191"`
 	DatabaseURL string `env:"WALLET_DATABASE_URL,required,notEmpty" secret:"true"`
 	Migrate     bool   `env:"WALLET_MIGRATE" envDefault:"true"`
+	// MigrationDatabaseURL is who applies the migrations when Migrate is
+	// set: the schema's owner, which may create roles. Empty means
+	// WALLET_DATABASE_URL, which then must be that owner too.
+	MigrationDatabaseURL string `env:"WALLET_MIGRATION_DATABASE_URL" secret:"true"`
 	// Redis holds the locks: WALLET_REDIS_ADDR, or WALLET_REDIS_ADDRS and
 	// WALLET_REDIS_MASTER_NAME for a Cluster or Sentinel.
 	Redis   redisclient.Config `envPrefix:"WALLET_REDIS_"`

@@ -240,7 +240,7 @@ func TestVerifyFindsRemovedEvent(t *testing.T) {
 func tamper(t *testing.T, env *ledgerEnv, stmt string, args ...any) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := env.pool.Acquire(ctx)
+	conn, err := env.admin(t).Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

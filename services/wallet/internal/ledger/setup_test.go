@@ -20,7 +20,7 @@ import (
 	"github.com/advancia-pay/ledger/services/wallet/migrations"
 )
 
-var template = pgtest.NewTemplate("wallet", migrations.Up)
+var template = pgtest.NewTemplate("wallet", migrations.Up).As(migrations.Role)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -37,8 +37,10 @@ var (
 // ledgerEnv is one test's wallet service on its own database and Redis key
 // prefix.
 type ledgerEnv struct {
-	svc        *ledger.Service
+	svc *ledger.Service
+	// pool connects as the wallet service's role, like walletd.
 	pool       *pgxpool.Pool
+	url        string
 	lockPrefix string
 }
 
@@ -48,7 +50,8 @@ func newEnv(t testing.TB, options ...envOption) *ledgerEnv {
 	t.Helper()
 	ctx := context.Background()
 
-	pool, err := postgres.NewPool(ctx, template.NewDatabase(t))
+	url := template.NewDatabase(t)
+	pool, err := postgres.NewPool(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +68,19 @@ func newEnv(t testing.TB, options ...envOption) *ledgerEnv {
 	storeOpts.Tx.MaxAttempts = 50
 
 	svc := ledger.NewService(postgres.New(pool, storeOpts), lock.New(rdb, lockOpts), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	return &ledgerEnv{svc: svc, pool: pool, lockPrefix: lockOpts.Prefix}
+	return &ledgerEnv{svc: svc, pool: pool, url: url, lockPrefix: lockOpts.Prefix}
+}
+
+// admin returns a pool on the test's database as the owner of the wallet
+// tables, for tests of what the schema itself enforces.
+func (e *ledgerEnv) admin(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := postgres.NewPool(context.Background(), pgtest.AsAdmin(e.url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
 }
 
 func (e *ledgerEnv) wallet(t testing.TB, owner auth.Identity, currency string) ledger.Wallet {
