@@ -21,6 +21,8 @@ const (
 	ratelimitdPackage = "github.com/advancia-pay/ledger/services/ratelimit/cmd/ratelimitd"
 	// paymentdPackage is built too, into paymentdPath.
 	paymentdPackage = "github.com/advancia-pay/ledger/services/payment/cmd/paymentd"
+	// ledgerctlPackage is the admin tool.
+	ledgerctlPackage = "github.com/advancia-pay/ledger/services/wallet/cmd/ledgerctl"
 
 	// buildTimeout bounds the race-enabled build of both binaries, which
 	// can take minutes when the build cache is cold.
@@ -37,6 +39,8 @@ var (
 	ratelimitdPath string
 	// paymentdPath is the payment service binary.
 	paymentdPath string
+	// ledgerctlPath is the admin tool binary.
+	ledgerctlPath string
 )
 
 // emptyDatabases clones an empty template: walletd applies its own
@@ -66,6 +70,7 @@ func run(m *testing.M) int {
 	idempotencydPath = filepath.Join(dir, "idempotencyd")
 	ratelimitdPath = filepath.Join(dir, "ratelimitd")
 	paymentdPath = filepath.Join(dir, "paymentd")
+	ledgerctlPath = filepath.Join(dir, "ledgerctl")
 
 	code := m.Run()
 	emptyDatabases.Close()
@@ -82,7 +87,7 @@ func buildBinaries(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), buildTimeout)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage, idempotencydPackage, ratelimitdPackage, paymentdPackage)
+	cmd := exec.CommandContext(ctx, goTool, "build", "-race", "-o", dir+string(filepath.Separator), walletdPackage, gatewaydPackage, idempotencydPackage, ratelimitdPackage, paymentdPackage, ledgerctlPackage)
 	output, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("build the services (this needs the repository's go.work): %w\n%s", err, output)

@@ -5,13 +5,19 @@
 //	ledgerctl clients create -owner ID [-name N] [-role service]
 //	ledgerctl clients list
 //	ledgerctl clients revoke CLIENT_ID
+//	ledgerctl users export OWNER -operator NAME [-out FILE]
+//	ledgerctl users erase OWNER -operator NAME
 //
 // verify checks every ledger invariant and the audit chain, reading
 // WALLET_DATABASE_URL. The clients commands manage API clients in
-// GATEWAY_DATABASE_URL; create prints the new secret once.
+// GATEWAY_DATABASE_URL; create prints the new secret once. The users
+// commands export or erase one owner's personal data across every schema,
+// as the owner of the database in LEDGER_DATABASE_URL, and record that in
+// wallet.privacy_events.
 //
 // verify exits 0 when everything holds, 1 with a report when anything is
-// off, and 2 when it cannot run. The clients commands exit 0 or 2.
+// off, and 2 when it cannot run. The clients and users commands exit 0 or
+// 2.
 package main
 
 import (
@@ -45,6 +51,8 @@ func main() {
 		code, err = verify(ctx, os.Stdout)
 	case len(os.Args) >= 3 && os.Args[1] == "clients":
 		code, err = clientsCommand(ctx, os.Args[2:], os.Stdout)
+	case len(os.Args) >= 3 && os.Args[1] == "users":
+		code, err = usersCommand(ctx, os.Args[2:], os.Stdout)
 	default:
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -60,6 +68,8 @@ const usage = `usage:
   ledgerctl clients create -owner ID [-name NAME] [-role service]
   ledgerctl clients list
   ledgerctl clients revoke CLIENT_ID                  (clients read GATEWAY_DATABASE_URL)
+  ledgerctl users export OWNER -operator NAME [-out FILE]
+  ledgerctl users erase OWNER -operator NAME         (users read LEDGER_DATABASE_URL, the owner)
 `
 
 // verify prints the invariant report to w and returns the exit code.

@@ -22,15 +22,31 @@ type auditEvent struct {
 // statement reads the previous hash from it and moves the head forward.
 // The hash comes from audit_event_digest, the one definition of the chain,
 // which the verifier also uses.
+//
+// The event names its actor by principal id, never by subject, so that
+// erasing a person's subject leaves the chain intact. A subject's first
+// event creates its principal. When a concurrent transaction creates the
+// same principal first, the insert fails with a serialization failure
+// under SERIALIZABLE, so the transaction is retried and then finds it.
 const appendAuditSQL = `
-	WITH head AS (SELECT audit_seq, audit_hash FROM wallets WHERE id = $1),
+	WITH new_principal AS (
+		INSERT INTO principals (id, subject, created_at) VALUES (gen_random_uuid(), $3, $2)
+		ON CONFLICT (subject) DO NOTHING
+		RETURNING id
+	),
+	principal AS (
+		SELECT id FROM new_principal
+		UNION ALL
+		SELECT id FROM principals WHERE subject = $3
+	),
+	head AS (SELECT audit_seq, audit_hash FROM wallets WHERE id = $1),
 	event AS (
 		INSERT INTO audit_events (wallet_id, seq, prev_hash, hash, occurred_at, actor, action,
 			transaction_id, hold_id, amount, currency, request_id)
 		SELECT $1, head.audit_seq + 1, head.audit_hash,
-			audit_event_digest(head.audit_hash, $1, head.audit_seq + 1, $2, $3, $4, $5, $6, $7, $8, $9),
-			$2, $3, $4, $5, $6, $7, $8, $9
-		FROM head
+			audit_event_digest(head.audit_hash, $1, head.audit_seq + 1, $2, principal.id::text, $4, $5, $6, $7, $8, $9),
+			$2, principal.id::text, $4, $5, $6, $7, $8, $9
+		FROM head CROSS JOIN principal
 		RETURNING wallet_id, seq, hash
 	)
 	UPDATE wallets w SET audit_seq = event.seq, audit_hash = event.hash
