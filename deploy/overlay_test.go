@@ -15,19 +15,14 @@ type overlaySettings struct {
 	replicas int32
 	env      string
 	sentinel bool
+	// tls is true for mutual TLS on gRPC and TLS to Redis.
+	tls bool
 }
 
 var overlaySettingsByDir = map[string]overlaySettings{
-	"k8s/base":                {replicas: 2, env: "production", sentinel: false},
-	"k8s/overlays/dev":        {replicas: 1, env: "development", sentinel: false},
-	"k8s/overlays/production": {replicas: 3, env: "production", sentinel: true},
-}
-
-// sentinelPrefixes are the services that use Redis, by variable prefix.
-var sentinelPrefixes = map[string]string{
-	"wallet":      "WALLET_REDIS_",
-	"idempotency": "IDEMPOTENCY_REDIS_",
-	"ratelimit":   "RATELIMIT_REDIS_",
+	"k8s/base":                {replicas: 2, env: "production", sentinel: false, tls: true},
+	"k8s/overlays/dev":        {replicas: 1, env: "development", sentinel: false, tls: false},
+	"k8s/overlays/production": {replicas: 3, env: "production", sentinel: true, tls: true},
 }
 
 func TestOverlaySettings(t *testing.T) {
@@ -55,8 +50,8 @@ func TestOverlaySettings(t *testing.T) {
 func checkSentinel(t *testing.T, name string, env map[string]string, want bool) {
 	t.Helper()
 
-	prefix, usesRedis := sentinelPrefixes[name]
-	if !usesRedis {
+	prefix := workloads[name].redisPrefix
+	if prefix == "" {
 		for variable := range env {
 			if strings.Contains(variable, "_REDIS_") {
 				t.Errorf("%s: %s is set, but %s uses no Redis", name, variable, name)

@@ -31,6 +31,12 @@ type workload struct {
 	// secretFiles maps *_FILE variables to the Secret whose read-only
 	// volume must contain the file.
 	secretFiles map[string]string
+	// grpcEnv lists the gRPC listen address and targets that the
+	// process's Config reads, which its production checks cover.
+	grpcEnv []string
+	// redisPrefix is the prefix of the Redis variables, or "" for a
+	// process that uses no Redis.
+	redisPrefix string
 }
 
 var workloads = map[string]workload{
@@ -39,24 +45,31 @@ var workloads = map[string]workload{
 		headless:        true,
 		secretEnv:       []string{"WALLET_DATABASE_URL", "WALLET_REDIS_PASSWORD", "LEDGER_JWT_SECRET"},
 		secretFiles:     map[string]string{"LEDGER_JWT_JWKS_FILE": "ledger-jwt"},
+		grpcEnv:         []string{"WALLET_GRPC_ADDR", "WALLET_IDEMPOTENCY_ADDR"},
+		redisPrefix:     "WALLET_REDIS_",
 	},
 	"payment": {
 		servingPortName: "grpc",
 		headless:        true,
 		secretEnv:       []string{"PAYMENT_DATABASE_URL", "STRIPE_API_KEY", "STRIPE_WEBHOOK_SECRET", "LEDGER_JWT_SECRET"},
 		secretFiles:     map[string]string{"LEDGER_JWT_JWKS_FILE": "ledger-jwt"},
+		grpcEnv:         []string{"PAYMENT_GRPC_ADDR", "PAYMENT_WALLET_ADDR", "PAYMENT_IDEMPOTENCY_ADDR"},
 	},
 	"idempotency": {
 		servingPortName: "grpc",
 		headless:        true,
 		secretEnv:       []string{"IDEMPOTENCY_DATABASE_URL", "IDEMPOTENCY_REDIS_PASSWORD", "LEDGER_JWT_SECRET"},
 		secretFiles:     map[string]string{"LEDGER_JWT_JWKS_FILE": "ledger-jwt"},
+		grpcEnv:         []string{"IDEMPOTENCY_GRPC_ADDR"},
+		redisPrefix:     "IDEMPOTENCY_REDIS_",
 	},
 	"ratelimit": {
 		servingPortName: "grpc",
 		headless:        true,
 		secretEnv:       []string{"RATELIMIT_REDIS_PASSWORD", "LEDGER_JWT_SECRET"},
 		secretFiles:     map[string]string{"LEDGER_JWT_JWKS_FILE": "ledger-jwt"},
+		grpcEnv:         []string{"RATELIMIT_GRPC_ADDR"},
+		redisPrefix:     "RATELIMIT_REDIS_",
 	},
 	"gateway": {
 		servingPortName: "http",
@@ -66,6 +79,7 @@ var workloads = map[string]workload{
 			"LEDGER_JWT_JWKS_FILE":        "ledger-jwt",
 			"LEDGER_JWT_SIGNING_KEY_FILE": "ledger-jwt-signing",
 		},
+		grpcEnv: []string{"GATEWAY_WALLET_ADDR", "GATEWAY_PAYMENT_ADDR", "GATEWAY_RATELIMIT_ADDR"},
 	},
 }
 
@@ -306,21 +320,7 @@ func checkSecretFiles(t *testing.T, spec corev1.PodSpec, c corev1.Container, env
 	}
 
 	for variable, secret := range files {
-		path, ok := env[variable]
-		if !ok {
-			t.Errorf("%s is not set", variable)
-			continue
-		}
-		i := slices.IndexFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool {
-			return strings.HasPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/")
-		})
-		if i < 0 {
-			t.Errorf("%s = %s is under no volume mount", variable, path)
-			continue
-		}
-		if got := volumeSecret(spec, c.VolumeMounts[i].Name); got != secret {
-			t.Errorf("%s = %s is in volume %s from Secret %q, want Secret %q", variable, path, c.VolumeMounts[i].Name, got, secret)
-		}
+		checkSecretFile(t, spec, c, env, variable, secret, "")
 	}
 }
 

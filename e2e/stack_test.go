@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,6 +57,8 @@ type stack struct {
 	// ratelimit is the rate limit service, and policyFile its policy.
 	ratelimit  *process
 	policyFile string
+	// processes are every process of the stack, in start order.
+	processes []*process
 }
 
 // generousPolicy keeps the rate limiter out of the way of tests that are
@@ -74,6 +77,35 @@ type stackConfig struct {
 	policy string
 	// stripeURL, when set, starts paymentd against that Stripe API.
 	stripeURL string
+	// editEnv, when set, rewrites the environment of every process.
+	editEnv func(env []string) []string
+	// started are the processes started so far.
+	started []*process
+}
+
+// withEnv rewrites the environment of every process with edit, after the
+// edits of earlier withEnv options.
+func withEnv(edit func(env []string) []string) stackOption {
+	return func(c *stackConfig) {
+		previous := c.editEnv
+		c.editEnv = func(env []string) []string {
+			if previous != nil {
+				env = previous(env)
+			}
+			return edit(env)
+		}
+	}
+}
+
+// start starts a process of the stack with env after editEnv.
+func (c *stackConfig) start(t *testing.T, name, path string, env []string) *process {
+	t.Helper()
+	if c.editEnv != nil {
+		env = c.editEnv(slices.Clone(env))
+	}
+	p := startProcess(t, name, path, env)
+	c.started = append(c.started, p)
+	return p
 }
 
 // withPayments starts paymentd against the Stripe API at stripeURL.
@@ -113,7 +145,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 
 	idempotencyGRPC, idempotencyAdmin := freeAddr(t), freeAddr(t)
 	prefix := "e2e:" + hex.EncodeToString(randomSecret(t)[:8]) + ":idempotency:"
-	idempotency := startProcess(t, "idempotencyd", idempotencydPath, append(shared,
+	idempotency := cfg.start(t, "idempotencyd", idempotencydPath, append(shared,
 		"IDEMPOTENCY_GRPC_ADDR="+idempotencyGRPC,
 		"IDEMPOTENCY_ADMIN_ADDR="+idempotencyAdmin,
 		"IDEMPOTENCY_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_idempotency"),
@@ -124,7 +156,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	idempotency.waitReady(t, idempotencyAdmin)
 
 	walletGRPC, walletAdmin := freeAddr(t), freeAddr(t)
-	wallet := startProcess(t, "walletd", walletdPath, append(shared,
+	wallet := cfg.start(t, "walletd", walletdPath, append(shared,
 		"WALLET_GRPC_ADDR="+walletGRPC,
 		"WALLET_ADMIN_ADDR="+walletAdmin,
 		"WALLET_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_wallet"),
@@ -139,7 +171,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 		t.Fatal(err)
 	}
 	ratelimitGRPC, ratelimitAdmin := freeAddr(t), freeAddr(t)
-	ratelimit := startProcess(t, "ratelimitd", ratelimitdPath, append(shared,
+	ratelimit := cfg.start(t, "ratelimitd", ratelimitdPath, append(shared,
 		"RATELIMIT_GRPC_ADDR="+ratelimitGRPC,
 		"RATELIMIT_ADMIN_ADDR="+ratelimitAdmin,
 		"RATELIMIT_POLICY_FILE="+policyFile,
@@ -155,7 +187,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	if cfg.stripeURL != "" {
 		var paymentAdmin string
 		paymentGRPC, paymentAdmin = freeAddr(t), freeAddr(t)
-		payment := startProcess(t, "paymentd", paymentdPath, append(shared,
+		payment := cfg.start(t, "paymentd", paymentdPath, append(shared,
 			"PAYMENT_GRPC_ADDR="+paymentGRPC,
 			"PAYMENT_ADMIN_ADDR="+paymentAdmin,
 			"PAYMENT_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_payment"),
@@ -172,7 +204,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	}
 
 	gatewayHTTP, gatewayAdmin := freeAddr(t), freeAddr(t)
-	gateway := startProcess(t, "gatewayd", gatewaydPath, append(shared,
+	gateway := cfg.start(t, "gatewayd", gatewaydPath, append(shared,
 		"GATEWAY_PAYMENT_ADDR="+paymentGRPC,
 		"LEDGER_JWT_SIGNING_KEY_FILE="+keyFile,
 		"GATEWAY_DATABASE_URL="+pgtest.WithUser(databaseURL, "ledger_gateway"),
@@ -192,7 +224,7 @@ func startStack(t *testing.T, options ...stackOption) *stack {
 	return &stack{baseURL: "http://" + gatewayHTTP, settings: settings, signer: signer, databaseURL: databaseURL, client: client,
 		idempotencyPrefix: prefix, idempotency: idempotency,
 		walletGRPC: walletGRPC, idempotencyGRPC: idempotencyGRPC,
-		ratelimit: ratelimit, policyFile: policyFile}
+		ratelimit: ratelimit, policyFile: policyFile, processes: cfg.started}
 }
 
 // redisAddr returns LEDGER_TEST_REDIS_ADDR, the variable pkg/redistest

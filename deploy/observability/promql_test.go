@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -64,7 +65,7 @@ func checkSelector(cat catalog, selector *parser.VectorSelector) []error {
 
 	var errs []error
 	for _, matcher := range selector.LabelMatchers {
-		if matcher.Name == labels.MetricName {
+		if matcher.Name == model.MetricNameLabel {
 			continue
 		}
 		if !s.labels[matcher.Name] {
@@ -184,7 +185,7 @@ func selectorName(selector *parser.VectorSelector) string {
 		return selector.Name
 	}
 	for _, matcher := range selector.LabelMatchers {
-		if matcher.Name == labels.MetricName && matcher.Type == labels.MatchEqual {
+		if matcher.Name == model.MetricNameLabel && matcher.Type == labels.MatchEqual {
 			return matcher.Value
 		}
 	}

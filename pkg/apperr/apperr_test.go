@@ -350,8 +350,8 @@ func TestErrorString(t *testing.T) {
 }
 
 // callInterceptor runs the interceptor around a handler that returns err and
-// returns the error the client would get and the log output.
-func callInterceptor(t *testing.T, handlerErr error) (error, string) {
+// returns the log output and the error the client would get.
+func callInterceptor(t *testing.T, handlerErr error) (string, error) {
 	t.Helper()
 
 	var logs bytes.Buffer
@@ -361,7 +361,7 @@ func callInterceptor(t *testing.T, handlerErr error) (error, string) {
 	_, err := UnaryServerInterceptor(logger)(context.Background(), "request", info,
 		func(context.Context, any) (any, error) { return nil, handlerErr })
 
-	return err, logs.String()
+	return logs.String(), err
 }
 
 func TestInterceptorLogsOnlyInternal(t *testing.T) {
@@ -380,7 +380,7 @@ func TestInterceptorLogsOnlyInternal(t *testing.T) {
 
 	for _, test := range tests {
 		t.Run(test.name, func(t *testing.T) {
-			err, logs := callInterceptor(t, test.err)
+			logs, err := callInterceptor(t, test.err)
 
 			if got, want := status.Code(err), ToStatus(test.err).Code(); got != want {
 				t.Errorf("returned code = %v, want %v", got, want)
@@ -407,7 +407,7 @@ func TestInterceptorLogsOnlyInternal(t *testing.T) {
 }
 
 func TestInterceptorPassesSuccess(t *testing.T) {
-	err, logs := callInterceptor(t, nil)
+	logs, err := callInterceptor(t, nil)
 
 	if err != nil {
 		t.Errorf("err = %v, want nil", err)

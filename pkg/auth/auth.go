@@ -110,6 +110,9 @@ func NewVerifier(s Settings) (*Verifier, error) {
 	}
 	parser := jwt.NewParser(
 		jwt.WithValidMethods(s.algorithms()),
+		// Strict base64url: otherwise the unused low bits of a segment's
+		// last character can change and the altered token still verifies.
+		jwt.WithStrictDecoding(),
 		jwt.WithIssuer(s.Issuer),
 		jwt.WithAudience(s.Audience),
 		jwt.WithExpirationRequired(),

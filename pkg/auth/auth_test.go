@@ -114,3 +114,28 @@ func TestBearerToken(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyRejectsNonCanonicalBase64(t *testing.T) {
+	v, err := NewVerifier(testSettings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := Issue(testSettings, "svc-billing", nil, time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// An HS256 signature is 32 bytes, so the last of its 43 characters
+	// carries 2 bits and 4 unused ones. Flipping the lowest bit of that
+	// character's value keeps the decoded signature.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, token[len(token)-1])
+	altered := token[:len(token)-1] + string(alphabet[last^1])
+
+	if _, err := v.Verify(token); err != nil {
+		t.Fatalf("Verify(original) = %v", err)
+	}
+	if _, err := v.Verify(altered); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("Verify(altered last character) = %v, want ErrInvalidToken", err)
+	}
+}

@@ -15,9 +15,10 @@ const serviceTokenTTL = 10 * time.Minute
 // role). It implements credentials.PerRPCCredentials and is safe for
 // concurrent use.
 //
-// NOTE: it allows plaintext connections, which suits loopback and a
-// private cluster network; a deployment across untrusted networks needs
-// TLS on these connections.
+// NOTE: it allows plaintext connections, for loopback and development.
+// With LEDGER_ENV=production a service refuses to start when it would
+// send gRPC plaintext to a non-loopback address, so the token travels over
+// TLS there (LEDGER_TLS_MODE=on).
 type ServiceToken struct {
 	settings Settings
 	subject  string

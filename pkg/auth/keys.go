@@ -11,7 +11,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"time"
 
@@ -28,10 +27,11 @@ type Signer struct {
 
 // NewSigner returns a Signer for an ECDSA P-256 private key.
 func NewSigner(s Settings, key *ecdsa.PrivateKey) (*Signer, error) {
-	if key.Curve != elliptic.P256() {
-		return nil, errors.New("ES256 needs a P-256 key")
+	keyID, err := KeyID(&key.PublicKey)
+	if err != nil {
+		return nil, err
 	}
-	return &Signer{settings: s, key: key, keyID: KeyID(&key.PublicKey)}, nil
+	return &Signer{settings: s, key: key, keyID: keyID}, nil
 }
 
 // KeyID returns the key's "kid": its RFC 7638 JWK thumbprint.
@@ -76,7 +76,7 @@ func EncodePrivateKey(key *ecdsa.PrivateKey) ([]byte, error) {
 
 // LoadPrivateKey reads a PEM file holding a P-256 key (PKCS #8 or SEC 1).
 func LoadPrivateKey(path string) (*ecdsa.PrivateKey, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := os.ReadFile(path) // #nosec G304 -- the operator sets the key file path
 	if err != nil {
 		return nil, fmt.Errorf("read signing key: %w", err)
 	}
@@ -109,23 +109,34 @@ type jwk struct {
 	Alg string `json:"alg,omitempty"`
 }
 
-func toJWK(key *ecdsa.PublicKey) jwk {
-	b64 := base64.RawURLEncoding.EncodeToString
-	return jwk{Kty: "EC", Crv: "P-256", X: b64(pad32(key.X)), Y: b64(pad32(key.Y))}
-}
+// p256CoordinateBytes is the length of a P-256 coordinate, which RFC 7518
+// section 6.2.1.2 requires in full in the "x" and "y" members.
+const p256CoordinateBytes = 32
 
-func pad32(n *big.Int) []byte {
-	out := make([]byte, 32)
-	return n.FillBytes(out)
+func toJWK(key *ecdsa.PublicKey) (jwk, error) {
+	if key.Curve != elliptic.P256() {
+		return jwk{}, errors.New("ES256 needs a P-256 key")
+	}
+	// Bytes returns the uncompressed point: 0x04, then X and Y.
+	point, err := key.Bytes()
+	if err != nil {
+		return jwk{}, fmt.Errorf("encode public key: %w", err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	x, y := point[1:1+p256CoordinateBytes], point[1+p256CoordinateBytes:]
+	return jwk{Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y)}, nil
 }
 
 // KeyID returns the RFC 7638 thumbprint of a P-256 public key.
-func KeyID(key *ecdsa.PublicKey) string {
-	k := toJWK(key)
+func KeyID(key *ecdsa.PublicKey) (string, error) {
+	k, err := toJWK(key)
+	if err != nil {
+		return "", err
+	}
 	// RFC 7638: the required members in lexicographic order, no spaces.
 	canonical := fmt.Sprintf(`{"crv":"%s","kty":"%s","x":"%s","y":"%s"}`, k.Crv, k.Kty, k.X, k.Y)
 	sum := sha256.Sum256([]byte(canonical))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+	return base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
 
 // EncodeJWKS returns the JWK Set JSON of keys, as served at
@@ -135,7 +146,10 @@ func EncodeJWKS(keys map[string]*ecdsa.PublicKey) ([]byte, error) {
 		Keys []jwk `json:"keys"`
 	}{Keys: []jwk{}}
 	for kid, key := range keys {
-		k := toJWK(key)
+		k, err := toJWK(key)
+		if err != nil {
+			return nil, fmt.Errorf("key %q: %w", kid, err)
+		}
 		k.Kid, k.Use, k.Alg = kid, "sig", "ES256"
 		set.Keys = append(set.Keys, k)
 	}
@@ -156,18 +170,15 @@ func ParseJWKS(raw []byte) (map[string]*ecdsa.PublicKey, error) {
 		if k.Kty != "EC" || k.Crv != "P-256" || (k.Use != "" && k.Use != "sig") {
 			continue
 		}
-		x, errX := base64.RawURLEncoding.DecodeString(k.X)
-		y, errY := base64.RawURLEncoding.DecodeString(k.Y)
-		if errX != nil || errY != nil {
-			return nil, fmt.Errorf("JWK %q has malformed coordinates", k.Kid)
-		}
-		pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: new(big.Int).SetBytes(x), Y: new(big.Int).SetBytes(y)}
-		if !pub.Curve.IsOnCurve(pub.X, pub.Y) {
-			return nil, fmt.Errorf("JWK %q is not a point on P-256", k.Kid)
+		pub, err := parseP256Point(k)
+		if err != nil {
+			return nil, fmt.Errorf("JWK %q: %w", k.Kid, err)
 		}
 		kid := k.Kid
 		if kid == "" {
-			kid = KeyID(pub)
+			if kid, err = KeyID(pub); err != nil {
+				return nil, fmt.Errorf("JWK %q: %w", k.Kid, err)
+			}
 		}
 		keys[kid] = pub
 	}
@@ -175,4 +186,29 @@ func ParseJWKS(raw []byte) (map[string]*ecdsa.PublicKey, error) {
 		return nil, errors.New("JWK Set has no P-256 signing key")
 	}
 	return keys, nil
+}
+
+// parseP256Point decodes the "x" and "y" members of an EC JWK. A coordinate
+// shorter than 32 bytes is padded with leading zeros, as some issuers drop
+// them although RFC 7518 requires the full length.
+func parseP256Point(k jwk) (*ecdsa.PublicKey, error) {
+	point := make([]byte, 1, 1+2*p256CoordinateBytes)
+	point[0] = 4 // uncompressed point
+	for _, encoded := range []string{k.X, k.Y} {
+		coordinate, err := base64.RawURLEncoding.DecodeString(encoded)
+		if err != nil {
+			return nil, errors.New("malformed coordinates")
+		}
+		if len(coordinate) > p256CoordinateBytes {
+			return nil, fmt.Errorf("a coordinate is %d bytes, at most %d are allowed", len(coordinate), p256CoordinateBytes)
+		}
+		point = append(point, make([]byte, p256CoordinateBytes-len(coordinate))...)
+		point = append(point, coordinate...)
+	}
+	// ParseUncompressedPublicKey rejects points that are not on the curve.
+	pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), point)
+	if err != nil {
+		return nil, fmt.Errorf("not a point on P-256: %w", err)
+	}
+	return pub, nil
 }

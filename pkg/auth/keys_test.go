@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,5 +117,40 @@ func TestRemoteKeysFollowRotation(t *testing.T) {
 	}
 	if _, err := v.Verify(rotated); err != nil {
 		t.Errorf("token of the rotated key after refresh: %v", err)
+	}
+}
+
+func TestParseJWKSCoordinates(t *testing.T) {
+	// A key whose X starts with a zero byte, found by trying keys: about
+	// one P-256 key in 256 has one.
+	var key *ecdsa.PublicKey
+	for key == nil {
+		candidate, err := GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if point, _ := candidate.PublicKey.Bytes(); point[1] == 0 {
+			key = &candidate.PublicKey
+		}
+	}
+	point, _ := key.Bytes()
+	b64 := base64.RawURLEncoding.EncodeToString
+	set := func(x, y []byte) []byte {
+		return []byte(`{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"` + b64(x) + `","y":"` + b64(y) + `"}]}`)
+	}
+	x, y := point[1:33], point[33:]
+
+	keys, err := ParseJWKS(set(x[1:], y))
+	if err != nil || keys["k1"] == nil || !keys["k1"].Equal(key) {
+		t.Errorf("X without its leading zero: keys %v, error %v; want the key under k1", keys, err)
+	}
+
+	offCurve := append([]byte{}, y...)
+	offCurve[31] ^= 1
+	if _, err := ParseJWKS(set(x, offCurve)); err == nil || !strings.Contains(err.Error(), "not a point on P-256") {
+		t.Errorf("point off the curve: error %v, want not a point on P-256", err)
+	}
+	if _, err := ParseJWKS(set(append([]byte{0}, x...), y)); err == nil || !strings.Contains(err.Error(), "33 bytes") {
+		t.Errorf("33-byte X: error %v, want a length error", err)
 	}
 }

@@ -16,7 +16,7 @@ func Jittered(attempt int, base, maxDelay time.Duration) time.Duration {
 	if shift := attempt - 1; shift < 32 && base<<shift > 0 && base<<shift < maxDelay {
 		limit = base << shift
 	}
-	return rand.N(limit + 1)
+	return rand.N(limit + 1) // #nosec G404 -- retry jitter needs no unpredictability
 }
 
 // Sleep waits for d or until ctx is done, and then returns ctx.Err().

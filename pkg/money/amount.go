@@ -69,14 +69,13 @@ func ValidatePositive(amount int64) error {
 func Format(amount int64, c Currency) string {
 	negative := amount < 0
 
-	// The magnitude of math.MinInt64 does not fit in int64, so it is taken
-	// as uint64.
-	magnitude := uint64(amount)
+	// FormatInt also renders math.MinInt64, whose magnitude does not fit in
+	// an int64, so the sign is cut from its output.
+	digits := strconv.FormatInt(amount, 10)
 	if negative {
-		magnitude = -magnitude
+		digits = digits[1:]
 	}
 
-	digits := strconv.FormatUint(magnitude, 10)
 	if c.scale > 0 {
 		digits = insertPoint(digits, c.scale)
 	}

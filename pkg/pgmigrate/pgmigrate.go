@@ -40,6 +40,8 @@ func Up(ctx context.Context, databaseURL, schema string, files fs.FS, roles ...s
 	db := stdlib.OpenDB(*cfg)
 	defer db.Close()
 
+	// A schema name cannot be a parameter. Each service passes its schema
+	// constant, and Sanitize quotes it as an identifier.
 	if _, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize()); err != nil {
 		return fmt.Errorf("create schema %s: %w", schema, err)
 	}

@@ -186,6 +186,8 @@ func (tp *Template) create() {
 	defer cancel()
 
 	err = withAdmin(ctx, func(conn *pgx.Conn) error {
+		// A database name cannot be a parameter. name holds only [a-z0-9_],
+		// from sanitize and a random suffix, and Sanitize quotes it.
 		_, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
 		return err
 	})
@@ -202,6 +204,7 @@ func (tp *Template) create() {
 }
 
 func (tp *Template) clone(ctx context.Context, name string) error {
+	// Database names cannot be parameters, so both are quoted identifiers.
 	stmt := fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s",
 		pgx.Identifier{name}.Sanitize(), pgx.Identifier{tp.dbName}.Sanitize())
 
@@ -226,6 +229,7 @@ func dropDatabase(name string) error {
 	defer cancel()
 
 	err := withAdmin(ctx, func(conn *pgx.Conn) error {
+		// A database name cannot be a parameter; Sanitize quotes it.
 		_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
 		return err
 	})

@@ -17,7 +17,10 @@ func TestNewChoosesTheMode(t *testing.T) {
 		{"sentinel", Config{Addrs: []string{"127.0.0.1:26379"}, MasterName: "ledger"}, "*redis.Client"},
 	}
 	for _, tc := range cases {
-		c := New(tc.cfg)
+		c, err := New(tc.cfg)
+		if err != nil {
+			t.Fatalf("%s: New: %v", tc.name, err)
+		}
 		got := ""
 		switch c.(type) {
 		case *redis.Client:

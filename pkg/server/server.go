@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -64,6 +65,11 @@ type Options struct {
 
 	// Interceptors run after the built-in chain, in order.
 	Interceptors []grpc.UnaryServerInterceptor
+
+	// Credentials secure the gRPC server, usually from
+	// tlsconfig.Config.ServerCredentials. Nil means plaintext. The admin
+	// server always uses plaintext.
+	Credentials credentials.TransportCredentials
 
 	// Listening, when set, is called once with both bound addresses before
 	// the servers start serving.
@@ -147,9 +153,14 @@ func newRuntime(opts Options) *runtime {
 		apperr.UnaryServerInterceptor(opts.Logger),
 	}, opts.Interceptors...)
 
-	rt.grpcServer = grpc.NewServer(
+	serverOptions := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(interceptors...))
+		grpc.ChainUnaryInterceptor(interceptors...),
+	}
+	if opts.Credentials != nil {
+		serverOptions = append(serverOptions, grpc.Creds(opts.Credentials))
+	}
+	rt.grpcServer = grpc.NewServer(serverOptions...)
 
 	if opts.Register != nil {
 		opts.Register(rt.grpcServer)

@@ -40,6 +40,12 @@ func (b *bench) floors(ctx context.Context) error {
 	return nil
 }
 
+// toolCommand returns the command that runs a local client program, such as
+// psql, pgbench or redis-cli, with args.
+func toolCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, name, args...) // #nosec G204 -- the program and its arguments come from this harness and the flags its operator sets
+}
+
 // postgresAdmin is how the pgbench floors reach PostgreSQL: the local
 // server as the postgres superuser, which `make run` uses too.
 var postgresAdmin = []string{"-h", "127.0.0.1", "-U", "postgres"}
@@ -47,11 +53,13 @@ var postgresAdmin = []string{"-h", "127.0.0.1", "-U", "postgres"}
 // scratchDatabase creates an empty database for a floor and returns a
 // func that drops it.
 func scratchDatabase(ctx context.Context, name string) (func(), error) {
-	_ = exec.CommandContext(ctx, "dropdb", append(postgresAdmin, "--if-exists", name)...).Run()
-	if out, err := exec.CommandContext(ctx, "createdb", append(postgresAdmin, name)...).CombinedOutput(); err != nil {
+	_ = toolCommand(ctx, "dropdb", append(postgresAdmin, "--if-exists", name)...).Run()
+	if out, err := toolCommand(ctx, "createdb", append(postgresAdmin, name)...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("createdb: %v: %s", err, strings.TrimSpace(string(out)))
 	}
-	return func() { _ = exec.Command("dropdb", append(postgresAdmin, "--if-exists", name)...).Run() }, nil
+	return func() {
+		_ = toolCommand(context.Background(), "dropdb", append(postgresAdmin, "--if-exists", name)...).Run()
+	}, nil
 }
 
 // pgbenchTPCB runs the TPC-B-like script on a scratch database. A failure
@@ -64,7 +72,7 @@ func (b *bench) pgbenchTPCB(ctx context.Context) {
 		return
 	}
 	defer drop()
-	if out, err := exec.CommandContext(ctx, "pgbench", append(postgresAdmin, "-i", "-q", "-s", "1", db)...).CombinedOutput(); err != nil {
+	if out, err := toolCommand(ctx, "pgbench", append(postgresAdmin, "-i", "-q", "-s", "1", db)...).CombinedOutput(); err != nil {
 		b.checks = append(b.checks, fmt.Sprintf("%s not run: pgbench -i: %v: %s", name, err, strings.TrimSpace(string(out))))
 		return
 	}
@@ -88,7 +96,7 @@ func (b *bench) pgbenchTransfer(ctx context.Context) {
 		return
 	}
 	wallets := strconv.Itoa(b.opts.wallets())
-	seed := exec.CommandContext(ctx, "psql", append(postgresAdmin, "-q", "-v", "ON_ERROR_STOP=1", "-v", "wallets="+wallets,
+	seed := toolCommand(ctx, "psql", append(postgresAdmin, "-q", "-v", "ON_ERROR_STOP=1", "-v", "wallets="+wallets,
 		"-f", filepath.Join(b.opts.repo, "bench/pgbench/setup.sql"), db)...)
 	seed.Env = append(os.Environ(), "PGOPTIONS=-c search_path="+migrations.Schema)
 	if out, err := seed.CombinedOutput(); err != nil {
@@ -111,7 +119,7 @@ var (
 func (b *bench) pgbench(ctx context.Context, name string, args []string, db string) {
 	secs := strconv.Itoa(int(b.opts.step().Seconds()))
 	args = append(append(append([]string{}, postgresAdmin...), "-c", "8", "-j", "2", "-T", secs), append(args, db)...)
-	cmd := exec.CommandContext(ctx, "pgbench", args...)
+	cmd := toolCommand(ctx, "pgbench", args...)
 	cmd.Env = append(os.Environ(), "PGOPTIONS=-c search_path="+migrations.Schema+",public")
 	out, err := cmd.CombinedOutput()
 	tps := number(tpsPattern, out)
@@ -172,7 +180,7 @@ func (b *bench) redisBenchmarks(ctx context.Context) {
 	// One tier: 1 hit, not a dry run, 1,000,000 per 1 s window.
 	b.redisBenchmark(ctx, "floor: Redis rate limit script (one tier)", "EVALSHA", window, "2",
 		"ledgerbench:rl:__rand_int__", "ledgerbench:rl:seq", "1", "0", "1000000", "1000000")
-	_ = exec.CommandContext(ctx, "redis-cli", b.redisArgs("DEL", "ledgerbench:rl:seq")...).Run()
+	_ = toolCommand(ctx, "redis-cli", b.redisArgs("DEL", "ledgerbench:rl:seq")...).Run()
 }
 
 func (b *bench) redisArgs(args ...string) []string {
@@ -183,11 +191,11 @@ func (b *bench) redisArgs(args ...string) []string {
 // loadScript loads the Lua script at path (relative to the repository)
 // into Redis' script cache and returns its SHA-1.
 func (b *bench) loadScript(ctx context.Context, path string) (string, error) {
-	src, err := os.ReadFile(filepath.Join(b.opts.repo, path))
+	src, err := os.ReadFile(filepath.Join(b.opts.repo, path)) // #nosec G304 -- path is a script of this repository, under the -repo flag
 	if err != nil {
 		return "", err
 	}
-	out, err := exec.CommandContext(ctx, "redis-cli", b.redisArgs("SCRIPT", "LOAD", string(src))...).CombinedOutput()
+	out, err := toolCommand(ctx, "redis-cli", b.redisArgs("SCRIPT", "LOAD", string(src))...).CombinedOutput()
 	sha := strings.TrimSpace(string(out))
 	if err != nil || len(sha) != 40 {
 		return "", fmt.Errorf("SCRIPT LOAD: %v: %s", err, sha)
@@ -200,7 +208,7 @@ var rpsPattern = regexp.MustCompile(`([0-9.]+) requests per second`)
 // redisBenchmark runs one command 20,000 times from 8 connections.
 func (b *bench) redisBenchmark(ctx context.Context, name string, command ...string) {
 	args := b.redisArgs("-n", "20000", "-c", "8", "-r", "1000", "-q")
-	out, err := exec.CommandContext(ctx, "redis-benchmark", append(args, command...)...).CombinedOutput()
+	out, err := toolCommand(ctx, "redis-benchmark", append(args, command...)...).CombinedOutput()
 	rps := number(rpsPattern, out)
 	if err != nil || rps == nil {
 		b.checks = append(b.checks, fmt.Sprintf("%s not run: %v: %s", name, err, lastLines(out, 2)))
@@ -211,7 +219,7 @@ func (b *bench) redisBenchmark(ctx context.Context, name string, command ...stri
 
 // verify runs `ledgerctl verify` and fails the run when an invariant broke.
 func (b *bench) verify(ctx context.Context, after string) error {
-	out, err := exec.CommandContext(ctx, b.opts.ledgerctl, "verify").CombinedOutput()
+	out, err := toolCommand(ctx, b.opts.ledgerctl, "verify").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("invariants broken after %s:\n%s", after, out)
 	}
@@ -226,7 +234,7 @@ func (b *bench) write() error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(b.opts.out, raw, 0o644); err != nil {
+	if err := os.WriteFile(b.opts.out, raw, 0o644); err != nil { // #nosec G306 -- benchmark results hold no secret and are meant to be shared
 		return err
 	}
 	b.printResults()

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -112,7 +111,7 @@ func postgresCPU() (float64, bool) {
 	}
 	var ticks int64
 	for _, path := range stats {
-		raw, err := os.ReadFile(path)
+		raw, err := os.ReadFile(path) // #nosec G304 -- path is a /proc/PID/stat file that filepath.Glob listed
 		if err != nil {
 			continue
 		}
@@ -137,7 +136,7 @@ func postgresCPU() (float64, bool) {
 // redisCPU reads Redis' own account of its CPU time.
 func redisCPU(ctx context.Context, addr string) (float64, bool) {
 	host, port, _ := strings.Cut(addr, ":")
-	out, err := exec.CommandContext(ctx, "redis-cli", "-h", host, "-p", port, "INFO", "cpu").Output()
+	out, err := toolCommand(ctx, "redis-cli", "-h", host, "-p", port, "INFO", "cpu").Output()
 	if err != nil {
 		return 0, false
 	}

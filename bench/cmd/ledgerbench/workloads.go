@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,7 +121,7 @@ func (b *bench) mixed(ctx context.Context) error {
 	prefix := "w5-" + b.runID
 	var transfers atomic.Int64
 	b.closed(ctx, "W5 mix, 80% reads", "gRPC", 8, b.opts.step(), func(ctx context.Context, w, n int) outcome {
-		rng := rand.New(rand.NewPCG(uint64(w), uint64(n)))
+		rng := seededRand(w, n)
 		if n%5 != 0 {
 			i := rng.IntN(len(b.ids))
 			_, err := b.wallet.GetWallet(authed(ctx, b.tokens[i], ""), &walletv1.GetWalletRequest{WalletId: b.ids[i]})

@@ -96,7 +96,7 @@ func createKeys(dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "jwks.json"), jwks, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "jwks.json"), jwks, 0o644); err != nil { // #nosec G306 -- a JWK Set holds public keys only
 		return err
 	}
 	return os.WriteFile(keyPath, pemBytes, 0o600)

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/tlsconfig"
 )
 
 // Config is gatewayd's configuration, read from the environment.
@@ -25,9 +27,10 @@ type Config struct {
 	RateLimitDomain  string        `env:"GATEWAY_RATELIMIT_DOMAIN" envDefault:"gateway"`
 	RateLimitTimeout time.Duration `env:"GATEWAY_RATELIMIT_TIMEOUT" envDefault:"100ms"`
 	MaxBodyBytes     int64         `env:"GATEWAY_MAX_BODY_BYTES" envDefault:"1048576"`
-	// Environment is "production" or "development"; production turns
-	// GraphQL introspection off.
-	Environment string `env:"LEDGER_ENV" envDefault:"development"`
+	// Environment is "production" or "development". Production turns
+	// GraphQL introspection off and rejects, at start, plaintext
+	// connections to non-loopback addresses.
+	Environment config.Environment `env:"LEDGER_ENV" envDefault:"development"`
 	// DatabaseURL holds the API clients (schema gateway); empty leaves
 	// POST /v1/auth/token out.
 	DatabaseURL string `env:"GATEWAY_DATABASE_URL" secret:"true"`
@@ -41,6 +44,8 @@ type Config struct {
 	// BcryptCost is the cost of new client secret hashes.
 	BcryptCost int `env:"GATEWAY_BCRYPT_COST" envDefault:"10"`
 	auth.Config
+	// TLS secures the wallet, payment and rate limit clients.
+	TLS             tlsconfig.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 }
@@ -53,9 +58,6 @@ func (c *Config) Validate() error {
 	}
 	if c.RateLimitTimeout <= 0 || c.RateLimitTimeout > time.Second {
 		errs = append(errs, fmt.Errorf("GATEWAY_RATELIMIT_TIMEOUT is %s, it must be between 0 and 1s", c.RateLimitTimeout))
-	}
-	if c.Environment != "production" && c.Environment != "development" {
-		errs = append(errs, fmt.Errorf("LEDGER_ENV is %q, it must be production or development", c.Environment))
 	}
 	if c.TokenTTL < time.Minute || c.TokenTTL > 24*time.Hour {
 		errs = append(errs, fmt.Errorf("GATEWAY_TOKEN_TTL is %s, it must be between 1m and 24h", c.TokenTTL))
@@ -75,5 +77,26 @@ func (c *Config) Validate() error {
 	if err := c.Settings().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
 	}
+	if err := c.validateTransport(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// validateTransport returns the problems of the TLS settings and, in
+// production, every plaintext connection to a non-loopback address. The
+// HTTP listeners are not checked: TLS for clients ends in front of the
+// gateway.
+func (c *Config) validateTransport() error {
+	production := c.Environment.IsProduction()
+	return errors.Join(
+		c.Environment.Validate(),
+		c.TLS.Validate(),
+		c.TLS.CheckPlaintext(production,
+			tlsconfig.Endpoint{Variable: "GATEWAY_WALLET_ADDR", Address: c.WalletAddr},
+			tlsconfig.Endpoint{Variable: "GATEWAY_PAYMENT_ADDR", Address: c.PaymentAddr},
+			tlsconfig.Endpoint{Variable: "GATEWAY_RATELIMIT_ADDR", Address: c.RateLimitAddr}),
+		tlsconfig.CheckPostgresURL("GATEWAY_DATABASE_URL", c.DatabaseURL, production),
+		tlsconfig.CheckPostgresURL("GATEWAY_MIGRATION_DATABASE_URL", c.MigrationDatabaseURL, production),
+	)
 }

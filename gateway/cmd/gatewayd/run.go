@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	_ "google.golang.org/grpc/health" // registers client-side health checking
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
@@ -39,6 +39,11 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
+	transport, err := cfg.TLS.ClientCredentials()
+	if err != nil {
+		return err
+	}
+
 	settings, signer, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
 		return err
@@ -55,7 +60,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	walletConn, err := grpc.NewClient(cfg.WalletAddr, append(telemetry.ClientOptions(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(transport),
 		grpc.WithDefaultServiceConfig(serviceConfig))...)
 	if err != nil {
 		return fmt.Errorf("dial wallet service %s: %w", cfg.WalletAddr, err)
@@ -63,7 +68,7 @@ func run(ctx context.Context) error {
 	defer walletConn.Close()
 
 	opts := rest.Options{
-		GraphQLProduction: cfg.Environment == "production",
+		GraphQLProduction: cfg.Environment.IsProduction(),
 		Signer:            signer,
 		TokenTTL:          cfg.TokenTTL,
 		JWKS:              jwks,
@@ -76,7 +81,7 @@ func run(ctx context.Context) error {
 		RateLimitTimeout:  cfg.RateLimitTimeout,
 	}
 	if cfg.RateLimitAddr != "off" {
-		conn, err := dialService(cfg, cfg.RateLimitAddr)
+		conn, err := dialService(cfg, cfg.RateLimitAddr, transport)
 		if err != nil {
 			return err
 		}
@@ -85,13 +90,13 @@ func run(ctx context.Context) error {
 	}
 	if cfg.PaymentAddr != "off" {
 		paymentConn, err := grpc.NewClient(cfg.PaymentAddr, append(telemetry.ClientOptions(),
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithTransportCredentials(transport),
 			grpc.WithDefaultServiceConfig(serviceConfig))...)
 		if err != nil {
 			return fmt.Errorf("dial payment service %s: %w", cfg.PaymentAddr, err)
 		}
 		defer paymentConn.Close()
-		webhookConn, err := dialService(cfg, cfg.PaymentAddr)
+		webhookConn, err := dialService(cfg, cfg.PaymentAddr, transport)
 		if err != nil {
 			return err
 		}
@@ -136,15 +141,15 @@ func run(ctx context.Context) error {
 	return group.Wait()
 }
 
-// dialService connects to an internal service as the gateway, with a
-// self-signed service token.
-func dialService(cfg Config, target string) (*grpc.ClientConn, error) {
+// dialService connects to an internal service over transport as the
+// gateway, with a self-signed service token.
+func dialService(cfg Config, target string, transport credentials.TransportCredentials) (*grpc.ClientConn, error) {
 	creds, err := auth.NewServiceToken(cfg.Settings(), "gateway")
 	if err != nil {
 		return nil, err
 	}
 	conn, err := grpc.NewClient(target, append(telemetry.ClientOptions(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(creds),
 		grpc.WithDefaultServiceConfig(serviceConfig))...)
 	if err != nil {

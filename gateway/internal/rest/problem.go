@@ -31,8 +31,7 @@ type Problem struct {
 func writeProblem(w http.ResponseWriter, r *http.Request, code apperr.Code, detail string, retryAfter time.Duration) {
 	status := code.HTTPStatus()
 	if retryAfter > 0 {
-		seconds := (retryAfter + time.Second - 1) / time.Second
-		w.Header().Set("Retry-After", strconv.FormatInt(int64(seconds), 10))
+		w.Header().Set("Retry-After", strconv.FormatInt(ceilSeconds(retryAfter), 10))
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"regexp"
 	"strings"
@@ -178,6 +177,13 @@ func setRateLimitHeaders(w http.ResponseWriter, resp *ratelimitv1.ShouldRateLimi
 	w.Header().Set("RateLimit", strings.Join(states, ", "))
 }
 
+// ceilSeconds returns d in whole seconds, rounded up. It works on integers,
+// because adding almost a second before dividing overflows near the
+// largest time.Duration, and float64 seconds lose nanoseconds.
 func ceilSeconds(d time.Duration) int64 {
-	return int64(math.Ceil(d.Seconds()))
+	seconds := int64(d / time.Second)
+	if d%time.Second > 0 {
+		seconds++
+	}
+	return seconds
 }

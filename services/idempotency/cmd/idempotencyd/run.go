@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -36,12 +37,20 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
+	serverCreds, err := cfg.TLS.ServerCredentials(logger)
+	if err != nil {
+		return err
+	}
+
 	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, cfg.MigrationDatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	rdb := redisclient.New(cfg.Redis)
+	rdb, err := redisclient.New(cfg.Redis)
+	if err != nil {
+		return fmt.Errorf("IDEMPOTENCY_REDIS_*: %w", err)
+	}
 	defer rdb.Close()
 	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
@@ -73,6 +82,7 @@ func run(ctx context.Context) error {
 			idempotencyv1.RegisterIdempotencyServiceServer(g, grpcapi.NewServer(store))
 		},
 		Interceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)},
+		Credentials:  serverCreds,
 	})
 }
 

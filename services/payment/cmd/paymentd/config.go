@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/tlsconfig"
 )
 
 // Config is paymentd's configuration, read from the environment.
@@ -30,6 +32,11 @@ type Config struct {
 	// RelayInterval is how often the outbox is retried.
 	RelayInterval time.Duration `env:"PAYMENT_RELAY_INTERVAL" envDefault:"5s"`
 	auth.Config
+	// Environment is development or production. Production rejects, at
+	// start, plaintext connections to non-loopback addresses.
+	Environment config.Environment `env:"LEDGER_ENV" envDefault:"development"`
+	// TLS secures the gRPC server and the wallet and idempotency clients.
+	TLS             tlsconfig.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 }
@@ -55,5 +62,24 @@ func (c *Config) Validate() error {
 	if err := c.Settings().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
 	}
+	if err := c.validateTransport(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// validateTransport returns the problems of the TLS settings and, in
+// production, every plaintext connection to a non-loopback address.
+func (c *Config) validateTransport() error {
+	production := c.Environment.IsProduction()
+	return errors.Join(
+		c.Environment.Validate(),
+		c.TLS.Validate(),
+		c.TLS.CheckPlaintext(production,
+			tlsconfig.Endpoint{Variable: "PAYMENT_GRPC_ADDR", Address: c.GRPCAddr},
+			tlsconfig.Endpoint{Variable: "PAYMENT_WALLET_ADDR", Address: c.WalletAddr},
+			tlsconfig.Endpoint{Variable: "PAYMENT_IDEMPOTENCY_ADDR", Address: c.IdempotencyAddr}),
+		tlsconfig.CheckPostgresURL("PAYMENT_DATABASE_URL", c.DatabaseURL, production),
+		tlsconfig.CheckPostgresURL("PAYMENT_MIGRATION_DATABASE_URL", c.MigrationDatabaseURL, production),
+	)
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
@@ -46,6 +46,15 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
+	serverCreds, err := cfg.TLS.ServerCredentials(logger)
+	if err != nil {
+		return err
+	}
+	clientCreds, err := cfg.TLS.ClientCredentials()
+	if err != nil {
+		return err
+	}
+
 	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, cfg.MigrationDatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
 	if err != nil {
 		return err
@@ -64,17 +73,17 @@ func run(ctx context.Context) error {
 		return err
 	}
 
-	asService, err := dial(cfg.WalletAddr, creds)
+	asService, err := dial(cfg.WalletAddr, clientCreds, creds)
 	if err != nil {
 		return err
 	}
 	defer asService.Close()
-	asCaller, err := dial(cfg.WalletAddr, nil)
+	asCaller, err := dial(cfg.WalletAddr, clientCreds, nil)
 	if err != nil {
 		return err
 	}
 	defer asCaller.Close()
-	idempotencyConn, err := dial(cfg.IdempotencyAddr, creds)
+	idempotencyConn, err := dial(cfg.IdempotencyAddr, clientCreds, creds)
 	if err != nil {
 		return err
 	}
@@ -116,14 +125,15 @@ func run(ctx context.Context) error {
 				Logger: logger,
 			}),
 		},
+		Credentials: serverCreds,
 	})
 }
 
-// dial connects to a service; creds, when set, authenticate every call as
-// the payment service.
-func dial(target string, creds *auth.ServiceToken) (*grpc.ClientConn, error) {
+// dial connects to a service over transport; creds, when set,
+// authenticate every call as the payment service.
+func dial(target string, transport credentials.TransportCredentials, creds *auth.ServiceToken) (*grpc.ClientConn, error) {
 	opts := append(telemetry.ClientOptions(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(transport),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`),
 	)
 	if creds != nil {

@@ -62,7 +62,7 @@ func (r statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 
 	resp, err := r.next.RoundTrip(req)
 	if a != nil && resp != nil {
-		a.status.Store(int32(resp.StatusCode))
+		a.status.Store(int32(resp.StatusCode)) // #nosec G115 -- net/http reads a status code of exactly three digits
 	}
 
 	return resp, err

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/tlsconfig"
 )
 
 // Config is ratelimitd's configuration, read from the environment.
@@ -23,6 +25,11 @@ type Config struct {
 	// mode decides.
 	Timeout time.Duration `env:"RATELIMIT_TIMEOUT" envDefault:"50ms"`
 	auth.Config
+	// Environment is development or production. Production rejects, at
+	// start, plaintext connections to non-loopback addresses.
+	Environment config.Environment `env:"LEDGER_ENV" envDefault:"development"`
+	// TLS secures the gRPC server.
+	TLS             tlsconfig.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 }
@@ -39,5 +46,21 @@ func (c *Config) Validate() error {
 	if err := c.Settings().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
 	}
+	if err := c.validateTransport(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// validateTransport returns the problems of the TLS settings and, in
+// production, every plaintext connection to a non-loopback address.
+func (c *Config) validateTransport() error {
+	production := c.Environment.IsProduction()
+	return errors.Join(
+		c.Environment.Validate(),
+		c.TLS.Validate(),
+		c.TLS.CheckPlaintext(production,
+			tlsconfig.Endpoint{Variable: "RATELIMIT_GRPC_ADDR", Address: c.GRPCAddr}),
+		c.Redis.Validate("RATELIMIT_REDIS_", production),
+	)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -34,6 +35,11 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
+	serverCreds, err := cfg.TLS.ServerCredentials(logger)
+	if err != nil {
+		return err
+	}
+
 	p, err := policy.Load(cfg.PolicyFile)
 	if err != nil {
 		return err
@@ -42,7 +48,10 @@ func run(ctx context.Context) error {
 
 	redisCfg := cfg.Redis
 	redisCfg.Timeout = cfg.Timeout
-	rdb := redisclient.New(redisCfg)
+	rdb, err := redisclient.New(redisCfg)
+	if err != nil {
+		return fmt.Errorf("RATELIMIT_REDIS_*: %w", err)
+	}
 	defer rdb.Close()
 	settings, _, err := cfg.LoadRemote(ctx, logger)
 	if err != nil {
@@ -69,6 +78,7 @@ func run(ctx context.Context) error {
 			ratelimitv1.RegisterRateLimitServiceServer(g, grpcapi.NewServer(l))
 		},
 		Interceptors: []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)},
+		Credentials:  serverCreds,
 	})
 }
 

@@ -171,8 +171,8 @@ func decode(matched []policy.Matched, raw []int64) Decision {
 	for i, m := range matched {
 		count, reset, retry := raw[2+3*i], raw[3+3*i], raw[4+3*i]
 		r := TierResult{Tier: m.Tier, Allowed: retry == 0, ResetAfter: time.Duration(reset) * time.Microsecond}
-		if int64(m.Tier.Limit) > count {
-			r.Remaining = m.Tier.Limit - uint32(count)
+		if count >= 0 && count < int64(m.Tier.Limit) {
+			r.Remaining = m.Tier.Limit - uint32(count) // #nosec G115 -- 0 <= count < Limit, so count fits in uint32
 		}
 		switch {
 		case retry < 0:

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
+	"github.com/advancia-pay/ledger/pkg/config"
 	"github.com/advancia-pay/ledger/pkg/redisclient"
+	"github.com/advancia-pay/ledger/pkg/tlsconfig"
 )
 
 // Config is walletd's configuration, read from the environment.
@@ -39,6 +41,11 @@ type Config struct {
 	// against the baseline in the same run.
 	Mode string `env:"WALLET_MODE" envDefault:"default"`
 	auth.Config
+	// Environment is development or production. Production rejects, at
+	// start, plaintext connections to non-loopback addresses.
+	Environment config.Environment `env:"LEDGER_ENV" envDefault:"development"`
+	// TLS secures the gRPC server and the idempotency client.
+	TLS             tlsconfig.Config
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"15s"`
 	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 }
@@ -67,5 +74,24 @@ func (c *Config) Validate() error {
 	if err := c.Settings().Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("LEDGER_JWT_*: %w", err))
 	}
+	if err := c.validateTransport(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// validateTransport returns the problems of the TLS settings and, in
+// production, every plaintext connection to a non-loopback address.
+func (c *Config) validateTransport() error {
+	production := c.Environment.IsProduction()
+	return errors.Join(
+		c.Environment.Validate(),
+		c.TLS.Validate(),
+		c.TLS.CheckPlaintext(production,
+			tlsconfig.Endpoint{Variable: "WALLET_GRPC_ADDR", Address: c.GRPCAddr},
+			tlsconfig.Endpoint{Variable: "WALLET_IDEMPOTENCY_ADDR", Address: c.IdempotencyAddr}),
+		c.Redis.Validate("WALLET_REDIS_", production),
+		tlsconfig.CheckPostgresURL("WALLET_DATABASE_URL", c.DatabaseURL, production),
+		tlsconfig.CheckPostgresURL("WALLET_MIGRATION_DATABASE_URL", c.MigrationDatabaseURL, production),
+	)
 }

@@ -6,7 +6,7 @@ import (
 	"log/slog"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
@@ -38,13 +38,25 @@ func run(ctx context.Context) error {
 	}
 	defer shutdownMetrics(context.WithoutCancel(ctx))
 
+	serverCreds, err := cfg.TLS.ServerCredentials(logger)
+	if err != nil {
+		return err
+	}
+	clientCreds, err := cfg.TLS.ClientCredentials()
+	if err != nil {
+		return err
+	}
+
 	pool, err := pgmigrate.Open(ctx, cfg.DatabaseURL, cfg.MigrationDatabaseURL, migrations.Schema, cfg.Migrate, migrations.Up, logger)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 
-	rdb := redisclient.New(cfg.Redis)
+	rdb, err := redisclient.New(cfg.Redis)
+	if err != nil {
+		return fmt.Errorf("WALLET_REDIS_*: %w", err)
+	}
 	defer rdb.Close()
 
 	settings, _, err := cfg.LoadRemote(ctx, logger)
@@ -63,7 +75,7 @@ func run(ctx context.Context) error {
 
 	interceptors := []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(verifier, publicMethods...)}
 	if cfg.IdempotencyAddr != "off" {
-		guard, closeGuard, err := idempotencyGuard(cfg, logger)
+		guard, closeGuard, err := idempotencyGuard(cfg, clientCreds, logger)
 		if err != nil {
 			return err
 		}
@@ -90,6 +102,7 @@ func run(ctx context.Context) error {
 			walletv1.RegisterWalletServiceServer(g, grpcapi.NewServer(svc))
 		},
 		Interceptors: interceptors,
+		Credentials:  serverCreds,
 	})
 }
 
@@ -105,15 +118,16 @@ var guardedMethods = []string{
 	walletv1.WalletService_ReverseTransaction_FullMethodName,
 }
 
-// idempotencyGuard connects to the idempotency service, authenticating as
-// the wallet service, and returns the interceptor that uses it.
-func idempotencyGuard(cfg Config, logger *slog.Logger) (grpc.UnaryServerInterceptor, func(), error) {
+// idempotencyGuard connects to the idempotency service with transport,
+// authenticating as the wallet service, and returns the interceptor that
+// uses it.
+func idempotencyGuard(cfg Config, transport credentials.TransportCredentials, logger *slog.Logger) (grpc.UnaryServerInterceptor, func(), error) {
 	creds, err := auth.NewServiceToken(cfg.Settings(), "wallet")
 	if err != nil {
 		return nil, nil, err
 	}
 	conn, err := grpc.NewClient(cfg.IdempotencyAddr, append(telemetry.ClientOptions(),
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(creds),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`))...)
 	if err != nil {
@@ -124,5 +138,5 @@ func idempotencyGuard(cfg Config, logger *slog.Logger) (grpc.UnaryServerIntercep
 		Methods: guardedMethods,
 		Logger:  logger,
 	})
-	return guard, func() { conn.Close() }, nil
+	return guard, func() { _ = conn.Close() }, nil
 }

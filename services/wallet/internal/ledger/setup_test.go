@@ -122,6 +122,7 @@ func (e *ledgerEnv) balance(t *testing.T, walletID string) int64 {
 func (e *ledgerEnv) count(t *testing.T, table string) int {
 	t.Helper()
 	var n int
+	// A table name cannot be a parameter; callers pass a literal name.
 	if err := e.pool.QueryRow(context.Background(), `SELECT count(*) FROM `+table).Scan(&n); err != nil {
 		t.Fatalf("count %s: %v", table, err)
 	}

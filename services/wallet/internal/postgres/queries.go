@@ -66,6 +66,7 @@ func scanTransaction(row pgx.Row, extra ...any) (ledger.Transaction, error) {
 // GetTransaction returns transaction id as seen from viewerWalletID, or
 // from its source wallet when viewerWalletID is empty.
 func (s *Store) GetTransaction(ctx context.Context, id, viewerWalletID string) (ledger.Transaction, error) {
+	// Both statements join only constants; the ids are parameters.
 	query := `SELECT ` + transactionColumns + ` FROM transactions t
 		JOIN postings p ON p.transaction_id = t.id AND p.wallet_id = t.wallet_id WHERE t.id = $1`
 	args := []any{id}
