@@ -38,11 +38,20 @@ func (c Config) CheckPlaintext(production bool, endpoints ...Endpoint) error {
 
 // IsLoopback reports whether address reaches only this host. address is a
 // host:port, a host, or a gRPC target with the dns or passthrough scheme,
-// whose host must be localhost or a loopback IP address. Unix socket
+// whose host must be localhost or a loopback IP address, or with the list
+// scheme (see pkg/grpcdial), whose every address must be. Unix socket
 // targets (unix: and unix-abstract:) count as loopback. Other host names
 // are not resolved and count as non-loopback, and so does an empty host
 // such as ":9091", which listens on every interface.
 func IsLoopback(address string) bool {
+	if list, ok := strings.CutPrefix(address, "list:///"); ok {
+		for _, a := range strings.Split(list, ",") {
+			if a = strings.TrimSpace(a); a != "" && !IsLoopback(a) {
+				return false
+			}
+		}
+		return true
+	}
 	endpoint, local := targetEndpoint(address)
 	if local {
 		return true

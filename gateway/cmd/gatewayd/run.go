@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	_ "google.golang.org/grpc/health" // registers client-side health checking
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/advancia-pay/ledger/gateway/clients"
@@ -15,18 +14,12 @@ import (
 	"github.com/advancia-pay/ledger/gateway/internal/rest"
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/grpcdial"
 	"github.com/advancia-pay/ledger/pkg/pgmigrate"
 	"github.com/advancia-pay/ledger/pkg/server"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 	ratelimitv1 "github.com/advancia-pay/ledger/proto/gen/ledger/ratelimit/v1"
 )
-
-// serviceConfig spreads calls over every resolved address and skips
-// instances whose gRPC health check fails.
-const serviceConfig = `{
-	"loadBalancingConfig": [{"round_robin": {}}],
-	"healthCheckConfig": {"serviceName": ""}
-}`
 
 func run(ctx context.Context) error {
 	cfg, err := config.Load[Config]()
@@ -61,7 +54,7 @@ func run(ctx context.Context) error {
 	}
 	walletConn, err := grpc.NewClient(cfg.WalletAddr, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
-		grpc.WithDefaultServiceConfig(serviceConfig))...)
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
 	if err != nil {
 		return fmt.Errorf("dial wallet service %s: %w", cfg.WalletAddr, err)
 	}
@@ -91,7 +84,7 @@ func run(ctx context.Context) error {
 	if cfg.PaymentAddr != "off" {
 		paymentConn, err := grpc.NewClient(cfg.PaymentAddr, append(telemetry.ClientOptions(),
 			grpc.WithTransportCredentials(transport),
-			grpc.WithDefaultServiceConfig(serviceConfig))...)
+			grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
 		if err != nil {
 			return fmt.Errorf("dial payment service %s: %w", cfg.PaymentAddr, err)
 		}
@@ -151,7 +144,7 @@ func dialService(cfg Config, target string, transport credentials.TransportCrede
 	conn, err := grpc.NewClient(target, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(creds),
-		grpc.WithDefaultServiceConfig(serviceConfig))...)
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}

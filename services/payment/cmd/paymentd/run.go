@@ -11,6 +11,7 @@ import (
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/grpcdial"
 	"github.com/advancia-pay/ledger/pkg/idempotency"
 	"github.com/advancia-pay/ledger/pkg/pgmigrate"
 	"github.com/advancia-pay/ledger/pkg/server"
@@ -134,7 +135,7 @@ func run(ctx context.Context) error {
 func dial(target string, transport credentials.TransportCredentials, creds *auth.ServiceToken) (*grpc.ClientConn, error) {
 	opts := append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
-		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`),
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig),
 	)
 	if creds != nil {
 		opts = append(opts, grpc.WithPerRPCCredentials(creds))

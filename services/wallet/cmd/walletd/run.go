@@ -10,6 +10,7 @@ import (
 
 	"github.com/advancia-pay/ledger/pkg/auth"
 	"github.com/advancia-pay/ledger/pkg/config"
+	"github.com/advancia-pay/ledger/pkg/grpcdial"
 	"github.com/advancia-pay/ledger/pkg/idempotency"
 	"github.com/advancia-pay/ledger/pkg/lock"
 	"github.com/advancia-pay/ledger/pkg/pgmigrate"
@@ -129,7 +130,7 @@ func idempotencyGuard(cfg Config, transport credentials.TransportCredentials, lo
 	conn, err := grpc.NewClient(cfg.IdempotencyAddr, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(creds),
-		grpc.WithDefaultServiceConfig(`{"loadBalancingConfig": [{"round_robin": {}}]}`))...)
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial idempotency service %s: %w", cfg.IdempotencyAddr, err)
 	}
