@@ -20,7 +20,7 @@ import (
 
 // ServiceConfig balances calls round-robin over every ready instance and
 // takes an instance out of rotation while its health service reports
-// NOT_SERVING or it does not answer the health watch.
+// NOT_SERVING or its health watch fails.
 const ServiceConfig = `{
 	"loadBalancingConfig": [{"round_robin": {}}],
 	"healthCheckConfig": {"serviceName": ""}

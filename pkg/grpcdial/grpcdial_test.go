@@ -36,7 +36,7 @@ func startInstance(t *testing.T) *instance {
 }
 
 // calledAddrs makes n health checks and returns how many each server
-// address answered.
+// address served.
 func calledAddrs(t *testing.T, client healthpb.HealthClient, n int) map[string]int {
 	t.Helper()
 	seen := map[string]int{}
@@ -87,7 +87,7 @@ func TestListSkipsStoppedAndUnhealthyInstances(t *testing.T) {
 
 	a.server.Stop()
 	b.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	// The balancer notices within a few calls; after that only c answers.
+	// The balancer notices within a few calls; after that only c serves.
 	time.Sleep(200 * time.Millisecond)
 	seen := calledAddrs(t, client, 30)
 	if len(seen) != 1 || seen[c.addr] != 30 {
