@@ -117,6 +117,11 @@ test: check-deps check-generated lint $(TOOLS)/stripe-mock ## lint, then test ev
 	go test -race -count=1 -timeout 15m $(PACKAGES)
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
+.PHONY: chaos
+chaos: ## run the fault-tolerance suite against its own PostgreSQL and Redis (CHAOS_FLAGS for ledgerchaos; see chaos/README.md)
+	@go build -o bin/ github.com/advancia-pay/ledger/chaos/cmd/ledgerchaos
+	bin/ledgerchaos $(CHAOS_FLAGS)
+
 .PHONY: bench
 bench: check-deps build $(TOOLS)/stripe-mock ## run the benchmark harness against the stack (FULL=1 for the full set; see BENCHMARKS.md)
 	go test -run '^$$' -bench . -benchmem -count 1 github.com/advancia-pay/ledger/services/wallet/...

@@ -36,6 +36,12 @@ const (
 	// when the server closes a reused keep-alive connection, so the client
 	// sees this fault only when the request went out on a new connection.
 	FaultLostResponse
+
+	// FaultHold creates and stores the object under the idempotency key,
+	// then holds the response until Release is called. The wait ends early
+	// when the client disconnects or the fake closes. Held counts the
+	// requests waiting.
+	FaultHold
 )
 
 // Fake is a stateful stand-in for the Stripe API on 127.0.0.1, enough for
@@ -54,10 +60,13 @@ type Fake struct {
 	// URL is the base URL, for example "http://127.0.0.1:40123".
 	URL string
 
-	done chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 
 	mu       sync.Mutex
 	delay    time.Duration
+	release  chan struct{}
+	held     int
 	nextID   int
 	intents  map[string]*fakeIntent
 	refunds  map[string]*fakeRefund
@@ -82,27 +91,64 @@ type armedFault struct {
 }
 
 // NewFake starts a Fake that t.Cleanup shuts down. Pending FaultTimeout
-// delays end before the server closes.
+// delays and FaultHold holds end before the server closes.
 func NewFake(t testing.TB) *Fake {
 	t.Helper()
 
-	f := &Fake{
+	f := NewHandler()
+	srv := httptest.NewServer(f)
+	f.URL = srv.URL
+
+	// Cleanups run last-in first-out: end the delays, then close the server.
+	t.Cleanup(srv.Close)
+	t.Cleanup(f.Close)
+
+	return f
+}
+
+// NewHandler returns a Fake that serves no address of its own, for a
+// program that serves it with its own http.Server. URL stays empty. Call
+// Close before shutting the server down, so that pending delays and holds
+// end.
+func NewHandler() *Fake {
+	return &Fake{
 		done:     make(chan struct{}),
 		delay:    DefaultDelay,
+		release:  make(chan struct{}),
 		intents:  make(map[string]*fakeIntent),
 		refunds:  make(map[string]*fakeRefund),
 		stored:   make(map[string]storedResponse),
 		requests: make(map[string]int),
 	}
+}
 
-	srv := httptest.NewServer(http.HandlerFunc(f.serveHTTP))
-	f.URL = srv.URL
+// ServeHTTP serves the Stripe API routes of the Fake.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.serveHTTP(w, r)
+}
 
-	// Cleanups run last-in first-out: end the delays, then close the server.
-	t.Cleanup(srv.Close)
-	t.Cleanup(func() { close(f.done) })
+// Close ends every pending FaultTimeout delay and FaultHold hold. Later
+// faults of those kinds respond at once. Close may be called more than once.
+func (f *Fake) Close() {
+	f.closeOnce.Do(func() { close(f.done) })
+}
 
-	return f
+// Held returns how many responses FaultHold is holding now.
+func (f *Fake) Held() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	return f.held
+}
+
+// Release lets every response held by FaultHold go. Requests held after
+// the call wait for the next Release.
+func (f *Fake) Release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	close(f.release)
+	f.release = make(chan struct{})
 }
 
 // SetDelay sets how long FaultTimeout holds a response. It affects requests
@@ -158,7 +204,7 @@ func (f *Fake) Requests(pathPrefix string) int {
 }
 
 func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	fault, delay := f.admit(r.URL.Path)
+	fault, delay, release := f.admit(r.URL.Path)
 
 	if fault == FaultServerError {
 		writeRaw(w, http.StatusInternalServerError, errorBody("api_error", "", "", "An unknown error occurred"))
@@ -170,6 +216,8 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch fault {
 	case FaultTimeout:
 		f.wait(r, delay)
+	case FaultHold:
+		f.hold(r, release)
 	case FaultLostResponse:
 		closeWithoutResponse(w)
 		return
@@ -178,8 +226,10 @@ func (f *Fake) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	writeRaw(w, status, body)
 }
 
-// admit counts the request and takes the next fault armed for its path.
-func (f *Fake) admit(path string) (Fault, time.Duration) {
+// admit counts the request and takes the next fault armed for its path. It
+// also returns the delay of FaultTimeout and the channel that ends the
+// current holds of FaultHold.
+func (f *Fake) admit(path string) (Fault, time.Duration, <-chan struct{}) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
@@ -189,11 +239,31 @@ func (f *Fake) admit(path string) (Fault, time.Duration) {
 		armed := &f.faults[i]
 		if armed.remaining > 0 && strings.HasPrefix(path, armed.pathPrefix) {
 			armed.remaining--
-			return armed.fault, f.delay
+			return armed.fault, f.delay, f.release
 		}
 	}
 
-	return 0, f.delay
+	return 0, f.delay, f.release
+}
+
+// hold blocks until release is closed, the client disconnects or the fake
+// closes, counting itself in Held meanwhile.
+func (f *Fake) hold(r *http.Request, release <-chan struct{}) {
+	f.mu.Lock()
+	f.held++
+	f.mu.Unlock()
+
+	defer func() {
+		f.mu.Lock()
+		f.held--
+		f.mu.Unlock()
+	}()
+
+	select {
+	case <-release:
+	case <-r.Context().Done():
+	case <-f.done:
+	}
 }
 
 // wait blocks for delay, or less when the client disconnects or the test ends.

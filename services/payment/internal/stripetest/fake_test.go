@@ -1,6 +1,7 @@
 package stripetest_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -347,5 +348,92 @@ func TestFakeRejectsNonTestKey(t *testing.T) {
 	}
 	if got := f.PaymentIntentCount(); got != 0 {
 		t.Errorf("PaymentIntentCount() = %d, want 0", got)
+	}
+}
+
+func TestFakeHoldUntilRelease(t *testing.T) {
+	t.Parallel()
+	f := stripetest.NewFake(t)
+	f.FailNext("/v1/payment_intents", stripetest.FaultHold, 1)
+
+	done := make(chan response, 1)
+	go func() {
+		r, err := tryPost(f, "/v1/payment_intents", "held-key", visaForm("1000"))
+		if err != nil {
+			t.Errorf("held POST: %v", err)
+		}
+		done <- r
+	}()
+
+	waitForHeld(t, f, 1)
+	if got := f.PaymentIntentCount(); got != 1 {
+		t.Errorf("PaymentIntentCount() while held = %d, want 1", got)
+	}
+	select {
+	case r := <-done:
+		t.Fatalf("response arrived while held: HTTP %d %s", r.status, r.raw)
+	case <-time.After(100 * time.Millisecond):
+	}
+
+	f.Release()
+	r := <-done
+	if r.status != http.StatusOK || r.body["status"] != "succeeded" {
+		t.Errorf("released response: HTTP %d %s, want 200 succeeded", r.status, r.raw)
+	}
+	if got := f.Held(); got != 0 {
+		t.Errorf("Held() after Release = %d, want 0", got)
+	}
+
+	// The hold was armed for one request, and a replay of the key returns
+	// the stored intent at once.
+	replay := post(t, f, "/v1/payment_intents", "held-key", visaForm("1000"))
+	if replay.status != http.StatusOK || replay.body["id"] != r.body["id"] {
+		t.Errorf("replay: HTTP %d %s, want 200 with id %v", replay.status, replay.raw, r.body["id"])
+	}
+}
+
+func TestFakeHoldEndsOnDisconnect(t *testing.T) {
+	t.Parallel()
+	f := stripetest.NewFake(t)
+	f.FailNext("/v1/payment_intents", stripetest.FaultHold, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+
+	done := make(chan error, 1)
+	go func() {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL+"/v1/payment_intents", strings.NewReader(visaForm("1000").Encode()))
+		if err != nil {
+			done <- err
+			return
+		}
+		req.Header.Set("Authorization", "Bearer "+testKey)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+
+	waitForHeld(t, f, 1)
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatal("canceled request got a response, want an error")
+	}
+	waitForHeld(t, f, 0)
+	if got := f.PaymentIntentCount(); got != 1 {
+		t.Errorf("PaymentIntentCount() = %d, want 1: the intent is created before the hold", got)
+	}
+}
+
+// waitForHeld polls Held until it returns want, for at most 5 seconds.
+func waitForHeld(t *testing.T, f *stripetest.Fake, want int) {
+	t.Helper()
+
+	deadline := time.Now().Add(5 * time.Second)
+	for f.Held() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("Held() = %d after 5s, want %d", f.Held(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

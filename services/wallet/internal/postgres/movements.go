@@ -86,6 +86,10 @@ func (b *batch) insertTransaction(ctx context.Context, q pgx.Tx, id uuid.UUID, o
 	if err != nil {
 		return false, fmt.Errorf("insert transaction: %w", err)
 	}
+	if tag.RowsAffected() == 0 && duplicateKey != nil {
+		op.IdempotencyKey = duplicateKey(op.IdempotencyKey)
+		return b.insertTransaction(ctx, q, id, op)
+	}
 	return tag.RowsAffected() == 1, nil
 }
 
