@@ -8,7 +8,16 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// NewPool connects to databaseURL with search_path set to schema. It does
+// IdleInTransactionTimeout is how long PostgreSQL lets a service's
+// session sit idle inside a transaction before it ends the session and
+// releases its locks. A process that stops mid-transaction (paused,
+// swapped out, or cut off from the database) would otherwise keep the
+// rows it locked, such as a wallet, from every other instance for as long
+// as it stalls. Every transaction of the services runs in milliseconds.
+const IdleInTransactionTimeout = "15s"
+
+// NewPool connects to databaseURL with search_path set to schema and the
+// idle-in-transaction timeout set, unless the URL sets its own. It does
 // not wait for a connection to succeed.
 func NewPool(ctx context.Context, databaseURL, schema string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(databaseURL)
@@ -16,6 +25,9 @@ func NewPool(ctx context.Context, databaseURL, schema string) (*pgxpool.Pool, er
 		return nil, fmt.Errorf("parse database URL: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	if _, set := cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"]; !set {
+		cfg.ConnConfig.RuntimeParams["idle_in_transaction_session_timeout"] = IdleInTransactionTimeout
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("create database pool: %w", err)
