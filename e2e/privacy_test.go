@@ -78,9 +78,16 @@ func TestExportThenEraseOwner(t *testing.T) {
 		t.Errorf("verify after erase: %s", out)
 	}
 	var events int
-	s.query(t, `SELECT count(*) FROM wallet.privacy_events WHERE operator = 'dpo@example.test'`).Scan(&events)
+	s.query(t, `SELECT count(*) FROM wallet.privacy_events WHERE operator = 'dpo@example.test' AND principal_id IS NOT NULL`).Scan(&events)
 	if events != 2 {
-		t.Errorf("privacy events = %d, want 2 (the export and the erasure)", events)
+		t.Errorf("privacy events naming a principal = %d, want 2 (the export and the erasure)", events)
+	}
+	// Nothing is left to erase, so a second erasure (or a typo) must say so.
+	cmd := exec.Command(ledgerctlPath, "users", "erase", patient, "-operator", "dpo@example.test")
+	cmd.Env = append(cmd.Environ(), "LEDGER_DATABASE_URL="+s.databaseURL)
+	out, err := cmd.CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 || !bytes.Contains(out, []byte("nothing was erased")) {
+		t.Errorf("second erase: %v, %s; want exit 1 saying nothing was erased", err, out)
 	}
 	resp = s.send(t, call{method: http.MethodGet, path: "/v1/wallets/" + wallet.ID, token: token})
 	expectProblem(t, resp, http.StatusForbidden, "permission_denied")

@@ -48,6 +48,24 @@ func TestWalletPaymentWithoutFundsFails(t *testing.T) {
 	}
 }
 
+func TestRefusedWalletPaymentRetryGetsSameError(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+
+	for attempt := 1; attempt <= 2; attempt++ {
+		_, err := e.svc.CreatePayment(ctx, patient, walletPayment("too-much", 5000))
+		if got := codeOf(err); got != apperr.InsufficientFunds {
+			t.Errorf("attempt %d: code = %q, want insufficient_funds", attempt, got)
+		}
+	}
+	if n := e.count(t, `SELECT count(*) FROM payments`); n != 1 {
+		t.Errorf("payments = %d, want 1", n)
+	}
+	if e.ledger.effectCount() != 0 {
+		t.Errorf("ledger effects = %d, want none", e.ledger.effectCount())
+	}
+}
+
 func TestConcurrentRefundsStayWithinPayment(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

@@ -61,6 +61,11 @@ func (s *Service) CreatePayment(ctx context.Context, caller auth.Identity, p Pay
 	if !created && !samePayment(stored, p) {
 		return Payment{}, apperr.New(apperr.IdempotencyKeyReused, "idempotency key %q was already used for another payment", p.IdempotencyKey)
 	}
+	if stored.Status == StatusFailed && stored.Method == MethodWallet && isLedgerRefusal(apperr.Code(stored.FailureReason)) {
+		// A retry gets the error the first request got, not the record.
+		return Payment{}, apperr.New(apperr.Code(stored.FailureReason),
+			"payment %s failed: the wallet service refused the transfer with %s", stored.ID, stored.FailureReason)
+	}
 	if stored.Status != StatusPending {
 		return stored, nil
 	}
@@ -91,14 +96,22 @@ func (s *Service) payFromWallet(ctx context.Context, p Payment) (Payment, error)
 // failIfFinal marks the payment failed when the ledger refused it for a
 // reason a retry would meet again, and returns the error either way.
 func (s *Service) failIfFinal(ctx context.Context, p Payment, cause error) (Payment, error) {
-	code := codeOf(cause)
-	switch code {
-	case apperr.InsufficientFunds, apperr.CurrencyMismatch, apperr.PermissionDenied, apperr.NotFound, apperr.InvalidRequest:
+	if code := codeOf(cause); isLedgerRefusal(code) {
 		if _, err := s.store.MarkFailed(ctx, p.ID, string(code)); err != nil {
 			return Payment{}, errors.Join(cause, err)
 		}
 	}
 	return Payment{}, cause
+}
+
+// isLedgerRefusal reports whether the wallet service refused a transfer
+// for a reason a retry would meet again.
+func isLedgerRefusal(code apperr.Code) bool {
+	switch code {
+	case apperr.InsufficientFunds, apperr.CurrencyMismatch, apperr.PermissionDenied, apperr.NotFound, apperr.InvalidRequest:
+		return true
+	}
+	return false
 }
 
 // payByCard charges the card with a Stripe key derived from the payment

@@ -17,7 +17,7 @@
 //
 // verify exits 0 when everything holds, 1 with a report when anything is
 // off, and 2 when it cannot run. The clients and users commands exit 0 or
-// 2.
+// 2, and users erase exits 1 when the ledger holds no record of the owner.
 package main
 
 import (

@@ -170,6 +170,14 @@ func exportUser(ctx context.Context, pool *pgxpool.Pool, subject, operator, out 
 			}
 			doc.Records[table.name], counts[table.name] = rows, len(rows)
 		}
+		if o.principalID == "" && total(counts) > 0 {
+			// The owner has records but never acted: give them a principal
+			// so that the audit record names whose data left.
+			if o, err = findOwner(ctx, tx, subject, true); err != nil {
+				return err
+			}
+			doc.PrincipalID = o.principalID
+		}
 		return recordPrivacyEvent(ctx, tx, "export", o, operator, counts)
 	})
 	if err != nil {
@@ -178,7 +186,19 @@ func exportUser(ctx context.Context, pool *pgxpool.Pool, subject, operator, out 
 	return 0, writeExport(doc, out, w)
 }
 
-var errTableMissing = errors.New("table not in this database")
+var (
+	errTableMissing = errors.New("table not in this database")
+	errNoRecords    = errors.New("no records")
+)
+
+// total sums the per-table counts.
+func total(counts map[string]int) int {
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	return n
+}
 
 func readRecords(ctx context.Context, tx pgx.Tx, table, query string, o owner) ([]json.RawMessage, error) {
 	exists, err := present(ctx, tx, table)
@@ -231,8 +251,16 @@ func eraseUser(ctx context.Context, pool *pgxpool.Pool, subject, operator string
 		if counts, err = erase(ctx, tx, o); err != nil {
 			return err
 		}
+		// The principal row changes even for a subject the ledger never
+		// saw, because findOwner created it; nothing else does then.
+		if total(counts)-counts["wallet.principals"] == 0 {
+			return errNoRecords
+		}
 		return recordPrivacyEvent(ctx, tx, "erase", o, operator, counts)
 	})
+	if errors.Is(err, errNoRecords) {
+		return 1, fmt.Errorf("no record of owner %q in this database; nothing was erased (check the spelling)", subject)
+	}
 	if err != nil {
 		return 2, err
 	}
