@@ -12,9 +12,11 @@ package grpcdial
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	_ "google.golang.org/grpc/health" // registers client-side health checking
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/resolver"
 )
 
@@ -33,9 +35,34 @@ func init() {
 	resolver.Register(listBuilder{})
 }
 
-// Options returns the dial options that apply ServiceConfig.
+// Keepalive settings. A client pings a connection that has been idle for
+// KeepaliveTime, and closes it when the ping is not acknowledged within
+// KeepaliveTimeout. That takes an instance that stopped responding without
+// closing its connections (paused, or cut off by the network) out of
+// rotation, which the health watch alone would not notice. Servers must
+// accept pings this often (see KeepaliveEnforcement); gRPC raises a client
+// Time under 10 s to 10 s.
+const (
+	KeepaliveTime    = 10 * time.Second
+	KeepaliveTimeout = 5 * time.Second
+)
+
+// KeepaliveEnforcement is the server policy that accepts the clients'
+// pings: a server with gRPC's default policy (one ping per 5 minutes)
+// would close such a client's connection as abusive.
+var KeepaliveEnforcement = keepalive.EnforcementPolicy{MinTime: KeepaliveTime / 2, PermitWithoutStream: true}
+
+// Keepalive returns the dial option with the keepalive settings.
+func Keepalive() grpc.DialOption {
+	return grpc.WithKeepaliveParams(keepalive.ClientParameters{
+		Time: KeepaliveTime, Timeout: KeepaliveTimeout, PermitWithoutStream: true,
+	})
+}
+
+// Options returns the dial options that apply ServiceConfig and the
+// keepalive settings.
 func Options() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultServiceConfig(ServiceConfig)}
+	return []grpc.DialOption{grpc.WithDefaultServiceConfig(ServiceConfig), Keepalive()}
 }
 
 // listBuilder resolves "list:///a:1,b:2" to the addresses it names, once.

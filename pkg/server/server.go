@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/reflection"
 
 	"github.com/advancia-pay/ledger/pkg/apperr"
+	"github.com/advancia-pay/ledger/pkg/grpcdial"
 	"github.com/advancia-pay/ledger/pkg/telemetry"
 )
 
@@ -156,6 +157,7 @@ func newRuntime(opts Options) *runtime {
 	serverOptions := []grpc.ServerOption{
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(interceptors...),
+		grpc.KeepaliveEnforcementPolicy(grpcdial.KeepaliveEnforcement),
 	}
 	if opts.Credentials != nil {
 		serverOptions = append(serverOptions, grpc.Creds(opts.Credentials))

@@ -54,7 +54,7 @@ func run(ctx context.Context) error {
 	}
 	walletConn, err := grpc.NewClient(cfg.WalletAddr, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
-		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig), grpcdial.Keepalive())...)
 	if err != nil {
 		return fmt.Errorf("dial wallet service %s: %w", cfg.WalletAddr, err)
 	}
@@ -84,7 +84,7 @@ func run(ctx context.Context) error {
 	if cfg.PaymentAddr != "off" {
 		paymentConn, err := grpc.NewClient(cfg.PaymentAddr, append(telemetry.ClientOptions(),
 			grpc.WithTransportCredentials(transport),
-			grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
+			grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig), grpcdial.Keepalive())...)
 		if err != nil {
 			return fmt.Errorf("dial payment service %s: %w", cfg.PaymentAddr, err)
 		}
@@ -144,7 +144,7 @@ func dialService(cfg Config, target string, transport credentials.TransportCrede
 	conn, err := grpc.NewClient(target, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(creds),
-		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig), grpcdial.Keepalive())...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
 	}

@@ -135,7 +135,7 @@ func run(ctx context.Context) error {
 func dial(target string, transport credentials.TransportCredentials, creds *auth.ServiceToken) (*grpc.ClientConn, error) {
 	opts := append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
-		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig),
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig), grpcdial.Keepalive(),
 	)
 	if creds != nil {
 		opts = append(opts, grpc.WithPerRPCCredentials(creds))

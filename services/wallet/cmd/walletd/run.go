@@ -130,7 +130,7 @@ func idempotencyGuard(cfg Config, transport credentials.TransportCredentials, lo
 	conn, err := grpc.NewClient(cfg.IdempotencyAddr, append(telemetry.ClientOptions(),
 		grpc.WithTransportCredentials(transport),
 		grpc.WithPerRPCCredentials(creds),
-		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig))...)
+		grpc.WithDefaultServiceConfig(grpcdial.ServiceConfig), grpcdial.Keepalive())...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dial idempotency service %s: %w", cfg.IdempotencyAddr, err)
 	}
