@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,6 @@ import (
 // process does.
 type freezer struct {
 	addr   string
-	mu     sync.Mutex
 	frozen chan struct{}
 }
 
