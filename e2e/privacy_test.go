@@ -82,7 +82,7 @@ func TestExportThenEraseOwner(t *testing.T) {
 	if events != 2 {
 		t.Errorf("privacy events naming a principal = %d, want 2 (the export and the erasure)", events)
 	}
-	// Nothing is left to erase, so a second erasure (or a typo) must say so.
+	// Nothing is left to erase, so a second erasure (or a typo) must report that.
 	cmd := exec.Command(ledgerctlPath, "users", "erase", patient, "-operator", "dpo@example.test")
 	cmd.Env = append(cmd.Environ(), "LEDGER_DATABASE_URL="+s.databaseURL)
 	out, err := cmd.CombinedOutput()
@@ -121,7 +121,7 @@ func (s *stack) balances(t *testing.T) string {
 func (s *stack) tablesContaining(t *testing.T, text string) []string {
 	t.Helper()
 	ctx := context.Background()
-	conn := s.connect(t)
+	conn := connect(t, s.databaseURL)
 	rows, err := conn.Query(ctx, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name)
 		FROM information_schema.tables WHERE table_schema = ANY($1) AND table_type = 'BASE TABLE'`, personalSchemas)
 	if err != nil {
@@ -145,17 +145,7 @@ func (s *stack) tablesContaining(t *testing.T, text string) []string {
 	return found
 }
 
-func (s *stack) connect(t *testing.T) *pgx.Conn {
-	t.Helper()
-	conn, err := pgx.Connect(context.Background(), s.databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
-}
-
 func (s *stack) query(t *testing.T, sql string) pgx.Row {
 	t.Helper()
-	return s.connect(t).QueryRow(context.Background(), sql)
+	return connect(t, s.databaseURL).QueryRow(context.Background(), sql)
 }

@@ -50,9 +50,15 @@ func rolesDatabase(t *testing.T) string {
 
 func connectAs(t *testing.T, url, role string) *pgx.Conn {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), pgtest.WithUser(url, role))
+	return connect(t, pgtest.WithUser(url, role))
+}
+
+// connect opens a connection to url that t.Cleanup closes.
+func connect(t *testing.T, url string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
 	if err != nil {
-		t.Fatalf("connect as %s: %v", role, err)
+		t.Fatalf("connect to PostgreSQL: %v", err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
@@ -146,7 +152,7 @@ func TestMisplacedGrantExposesNoRows(t *testing.T) {
 	t.Parallel()
 	url := rolesDatabase(t)
 	ctx := context.Background()
-	admin := connectAs(t, url, "postgres")
+	admin := connect(t, url)
 	if _, err := admin.Exec(ctx, `GRANT USAGE ON SCHEMA wallet TO ledger_payment;
 		GRANT SELECT, UPDATE ON wallet.wallets TO ledger_payment`); err != nil {
 		t.Fatal(err)
@@ -166,7 +172,7 @@ func TestMisplacedGrantExposesNoRows(t *testing.T) {
 func TestServiceRolesOwnNothing(t *testing.T) {
 	t.Parallel()
 	url := rolesDatabase(t)
-	admin := connectAs(t, url, "postgres")
+	admin := connect(t, url)
 	ctx := context.Background()
 
 	owned, err := queryStrings(ctx, admin, `SELECT n.nspname || '.' || c.relname || ' owned by ' || pg_get_userbyid(c.relowner)

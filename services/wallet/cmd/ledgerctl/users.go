@@ -58,24 +58,31 @@ func usersCommand(ctx context.Context, args []string, w io.Writer) (int, error) 
 	return eraseUser(ctx, pool, subject, *operator, w)
 }
 
+// The conditions that select an owner's rows, in the named arguments of
+// owner.args. The export and the erasure share them, so that an erasure
+// changes exactly the rows an export shows.
+const (
+	ownerTransactions = `wallet_id = ANY(@wallets::uuid[]) OR counterparty_wallet_id = ANY(@wallets::uuid[]) OR actor = @subject`
+	ownerHolds        = `wallet_id = ANY(@wallets::uuid[]) OR actor = @subject`
+	ownerPayments     = `payer_id = @subject OR payer_wallet_id = ANY(@wallets::uuid[]) OR payee_wallet_id = ANY(@wallets::uuid[])`
+	ownerPaymentIDs   = `payment_id IN (SELECT id FROM payment.payments WHERE ` + ownerPayments + `)`
+	ownerRefunds      = `requested_by = @subject OR ` + ownerPaymentIDs
+	ownerRecords      = `left(scope, length(@subject) + 1) = @subject || ' '`
+)
+
 // personalTables lists every table that may hold records of an owner, with
-// the query that selects them as JSON rows, in the named arguments of
-// owner.args. A table whose schema is not in the database is reported, not
-// skipped silently.
+// the query that selects them as JSON rows. A table whose schema is not in
+// the database is reported, not skipped silently.
 var personalTables = []struct{ name, query string }{
 	{"wallet.wallets", `SELECT to_jsonb(t) FROM wallet.wallets t WHERE owner_id = @subject OR id = ANY(@wallets::uuid[])`},
-	{"wallet.transactions", `SELECT to_jsonb(t) FROM wallet.transactions t
-		WHERE wallet_id = ANY(@wallets::uuid[]) OR counterparty_wallet_id = ANY(@wallets::uuid[]) OR actor = @subject`},
+	{"wallet.transactions", `SELECT to_jsonb(t) FROM wallet.transactions t WHERE ` + ownerTransactions},
 	{"wallet.postings", `SELECT to_jsonb(t) FROM wallet.postings t WHERE wallet_id = ANY(@wallets::uuid[])`},
-	{"wallet.holds", `SELECT to_jsonb(t) FROM wallet.holds t WHERE wallet_id = ANY(@wallets::uuid[]) OR actor = @subject`},
+	{"wallet.holds", `SELECT to_jsonb(t) FROM wallet.holds t WHERE ` + ownerHolds},
 	{"wallet.audit_events", `SELECT to_jsonb(t) FROM wallet.audit_events t WHERE wallet_id = ANY(@wallets::uuid[]) OR actor = @principal`},
-	{"payment.payments", `SELECT to_jsonb(t) FROM payment.payments t
-		WHERE payer_id = @subject OR payer_wallet_id = ANY(@wallets::uuid[]) OR payee_wallet_id = ANY(@wallets::uuid[])`},
-	{"payment.refunds", `SELECT to_jsonb(t) FROM payment.refunds t WHERE requested_by = @subject OR payment_id IN (
-		SELECT id FROM payment.payments WHERE payer_id = @subject OR payer_wallet_id = ANY(@wallets::uuid[]) OR payee_wallet_id = ANY(@wallets::uuid[]))`},
-	{"payment.disputes", `SELECT to_jsonb(t) FROM payment.disputes t WHERE payment_id IN (
-		SELECT id FROM payment.payments WHERE payer_id = @subject OR payer_wallet_id = ANY(@wallets::uuid[]) OR payee_wallet_id = ANY(@wallets::uuid[]))`},
-	{"idempotency.records", `SELECT to_jsonb(t) FROM idempotency.records t WHERE left(scope, length(@subject) + 1) = @subject || ' '`},
+	{"payment.payments", `SELECT to_jsonb(t) FROM payment.payments t WHERE ` + ownerPayments},
+	{"payment.refunds", `SELECT to_jsonb(t) FROM payment.refunds t WHERE ` + ownerRefunds},
+	{"payment.disputes", `SELECT to_jsonb(t) FROM payment.disputes t WHERE ` + ownerPaymentIDs},
+	{"idempotency.records", `SELECT to_jsonb(t) FROM idempotency.records t WHERE ` + ownerRecords},
 	{"gateway.clients", `SELECT to_jsonb(t) - 'secret_hash' FROM gateway.clients t WHERE owner = @subject`},
 }
 
@@ -269,25 +276,19 @@ func eraseUser(ctx context.Context, pool *pgxpool.Pool, subject, operator string
 	return 0, nil
 }
 
-// erasures lists the statements of an erasure, in order, in the named
-// arguments of owner.args. The wallets are renamed last, because the
-// statements before find the owner's records through them.
+// erasures lists the statements of an erasure, in order. The wallets are
+// renamed last, because the statements before find the owner's records
+// through them.
 var erasures = []struct{ table, stmt string }{
 	{"wallet.transactions", `UPDATE wallet.transactions SET description = '',
-		actor = CASE WHEN actor = @subject THEN @pseudonym ELSE actor END
-		WHERE wallet_id = ANY(@wallets::uuid[]) OR counterparty_wallet_id = ANY(@wallets::uuid[]) OR actor = @subject`},
+		actor = CASE WHEN actor = @subject THEN @pseudonym ELSE actor END WHERE ` + ownerTransactions},
 	{"wallet.holds", `UPDATE wallet.holds SET description = '',
-		actor = CASE WHEN actor = @subject THEN @pseudonym ELSE actor END
-		WHERE wallet_id = ANY(@wallets::uuid[]) OR actor = @subject`},
+		actor = CASE WHEN actor = @subject THEN @pseudonym ELSE actor END WHERE ` + ownerHolds},
 	{"payment.refunds", `UPDATE payment.refunds SET reason = '',
-		requested_by = CASE WHEN requested_by = @subject THEN @pseudonym ELSE requested_by END
-		WHERE requested_by = @subject OR payment_id IN (SELECT id FROM payment.payments
-			WHERE payer_id = @subject OR payer_wallet_id = ANY(@wallets::uuid[]) OR payee_wallet_id = ANY(@wallets::uuid[]))`},
+		requested_by = CASE WHEN requested_by = @subject THEN @pseudonym ELSE requested_by END WHERE ` + ownerRefunds},
 	{"payment.payments", `UPDATE payment.payments SET description = '', metadata = '{}',
-		payer_id = CASE WHEN payer_id = @subject THEN @pseudonym ELSE payer_id END
-		WHERE payer_id = @subject OR payer_wallet_id = ANY(@wallets::uuid[]) OR payee_wallet_id = ANY(@wallets::uuid[])`},
-	{"idempotency.records", `DELETE FROM idempotency.records
-		WHERE left(scope, length(@subject) + 1) = @subject || ' '`},
+		payer_id = CASE WHEN payer_id = @subject THEN @pseudonym ELSE payer_id END WHERE ` + ownerPayments},
+	{"idempotency.records", `DELETE FROM idempotency.records WHERE ` + ownerRecords},
 	{"gateway.clients", `UPDATE gateway.clients SET owner = @pseudonym, name = '', revoked_at = coalesce(revoked_at, now())
 		WHERE owner = @subject`},
 	{"wallet.wallets", `UPDATE wallet.wallets SET owner_id = @pseudonym WHERE owner_id = @subject`},
@@ -312,7 +313,7 @@ func erase(ctx context.Context, tx pgx.Tx, o owner) (map[string]int, error) {
 			// TODO: an owner's records in a schema kept in another
 			// database are not erased; the command needs one database
 			// that holds every schema.
-			return nil, fmt.Errorf("%s is not in this database: erase needs the database that holds every schema", e.table)
+			return nil, fmt.Errorf("table %s not found: erase needs the one database that contains every schema (set LEDGER_DATABASE_URL to it)", e.table)
 		}
 		tag, err := tx.Exec(ctx, e.stmt, o.args())
 		if err != nil {
