@@ -406,10 +406,10 @@ func readFile(t *testing.T, path string) []byte {
 	return data
 }
 
-// secretValue returns the value a secretKeyRef reads: for ledger-postgres
-// a database URL of the form that deploy/k8s/README.md asks for, and a
-// placeholder otherwise, since the transport checks read no other Secret
-// value.
+// secretValue returns the value a secretKeyRef reads. For ledger-postgres
+// that is a database URL of the form deploy/k8s/README.md requires. Any
+// other Secret gets a placeholder, because the transport checks read no
+// other Secret value.
 func (f podFixture) secretValue(ref *corev1.SecretKeySelector) string {
 	if ref.Name != "ledger-postgres" {
 		return "placeholder-" + ref.Name + "-" + ref.Key

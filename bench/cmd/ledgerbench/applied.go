@@ -29,7 +29,7 @@ func (b *bench) withWalletDB(ctx context.Context, purpose string, fn func(*pgx.C
 // Without statistics PostgreSQL may scan the wallets table instead of using
 // its index, and under SERIALIZABLE a sequential scan takes a predicate lock
 // on the whole table: concurrent transfers then nearly all conflict. That
-// is what a new database sees until autovacuum first analyzes it.
+// is the state of a new database until autovacuum first analyzes it.
 func (b *bench) analyze(ctx context.Context) error {
 	return b.withWalletDB(ctx, "setup: ANALYZE", func(conn *pgx.Conn) error {
 		_, err := conn.Exec(ctx, `ANALYZE wallet.wallets, wallet.holds, wallet.transactions, wallet.postings, wallet.audit_events`)

@@ -46,8 +46,8 @@ func toolCommand(ctx context.Context, name string, args ...string) *exec.Cmd {
 	return exec.CommandContext(ctx, name, args...) // #nosec G204 -- the program and its arguments come from this harness and the flags its operator sets
 }
 
-// postgresAdmin is how the pgbench floors reach PostgreSQL: the local
-// server as the postgres superuser, which `make run` uses too.
+// postgresAdmin contains the connection flags of the pgbench floors: the
+// local server as the postgres superuser, which `make run` uses too.
 var postgresAdmin = []string{"-h", "127.0.0.1", "-U", "postgres"}
 
 // scratchDatabase creates an empty database for a floor and returns a

@@ -22,7 +22,8 @@ type process struct {
 	wallet bool
 }
 
-// snapshot is what the stack's processes had spent at one moment.
+// snapshot is the CPU time and wallet counters of the stack's processes at
+// one moment.
 type snapshot struct {
 	// cpu is CPU seconds by process name; PostgreSQL and Redis included
 	// when they could be read.

@@ -12,10 +12,10 @@ import (
 // readyTimeout bounds the wait for a process started by Start.
 const readyTimeout = 60 * time.Second
 
-// readyPollInterval is how often WaitReady asks each process.
+// readyPollInterval is the interval between WaitReady's polls of each process.
 const readyPollInterval = 50 * time.Millisecond
 
-// readyClient asks the admin ports; its timeout keeps one hung process
+// readyClient polls the admin ports. Its timeout keeps one hung process
 // from stalling a poll round.
 var readyClient = &http.Client{Timeout: time.Second}
 

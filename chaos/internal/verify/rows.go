@@ -24,7 +24,7 @@ type expectation struct {
 	op *workload.Op
 	// actor is the subject that must have written it.
 	actor string
-	// applied says whether the row must exist (true) or must not (false).
+	// applied is true when the row must exist and false when it must not.
 	applied bool
 	what    string
 	matched int

@@ -6,7 +6,7 @@ package workload
 
 import "time"
 
-// Kind is what an operation does.
+// Kind is the type of an operation.
 type Kind string
 
 // Operation kinds. A hold placement is followed by a capture or a void of
@@ -22,7 +22,7 @@ const (
 	CardPayment   Kind = "card-payment"
 )
 
-// Outcome is what the client knows about an operation.
+// Outcome is the client's knowledge of an operation's result.
 type Outcome int
 
 // Outcomes. Pending means no attempt has been made yet.
@@ -33,7 +33,7 @@ const (
 	// Rejected is a final 4xx response, such as 422 insufficient_funds.
 	Rejected
 	// Unknown is a time-out, a connection error, a 5xx, or a response that
-	// asks to retry (409 idempotency_key_in_use or wallet_busy, 429).
+	// calls for a retry (409 idempotency_key_in_use or wallet_busy, 429).
 	Unknown
 )
 
@@ -88,7 +88,7 @@ type Op struct {
 	Duplicates int
 }
 
-// Result is what an acknowledged operation returned.
+// Result is the response of an acknowledged operation.
 type Result struct {
 	// ID is the transaction (credit, debit, transfer, capture), hold
 	// (placement, void) or payment id.
